@@ -1,0 +1,1 @@
+//! `langevin`: sampling with Langevin dynamics and the SDE numerics around it.
