@@ -1,1 +1,105 @@
-//! `langevin`: sampling with Langevin dynamics and the SDE numerics around it.
+//! # langevin
+//!
+//! Sampling with Langevin dynamics and the stochastic-differential-equation numerics around
+//! it: unadjusted and Metropolis-adjusted Langevin, tempered (Gibbs) sampling, the Langevin
+//! SDE as one instance of a general [`Sde`] advanced by an [`Integrator`], and multi-chain
+//! runs that are bit-reproducible whatever the thread count.
+//!
+//! ## The one idea
+//!
+//! Sampling from `p(x) ∝ exp(−U(x))` with Langevin dynamics means integrating
+//!
+//! ```text
+//! dX_t = ∇log p(X_t) dt + sqrt(2T) dW_t          stationary law ∝ p^(1/T)  (T = 1: p)
+//! ```
+//!
+//! *What* to sample is a [`Target`] with a [`LogDensity`] and/or a [`Score`]; *how* a step
+//! moves is an [`Integrator`] on an [`Sde`] (ULA is literally [`EulerMaruyama`] on
+//! [`LangevinSde`]) or a Metropolis-corrected kernel ([`Mala`]); *driving* many chains is
+//! [`Sampler`]; the result is a [`Trace`].
+//!
+//! ## One step-size convention
+//!
+//! Every step size `h` in this crate is Langevin time:
+//!
+//! ```text
+//! x' = x + h ∇log p(x) + sqrt(2h) ξ,        ξ ~ N(0, I)
+//! ```
+//!
+//! (BlackJAX, score_sde). TensorFlow Probability's `step_size` ε and NCSN's α are `2h`:
+//! divide them by two.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use langevin::prelude::*;
+//! use langevin::targets::Gaussian;
+//!
+//! // A correlated 2-D Gaussian, sampled by MALA on 4 chains in parallel.
+//! let target = Gaussian::<f64>::full(vec![1.0, -1.0], &[1.0, 0.8, 0.8, 1.0])?;
+//! let mala = Mala::new(target, 0.3)?;
+//! let trace = Sampler::new(4_000).chains(4).warmup(500).seed(42).run(&mala, &[vec![0.0, 0.0]])?;
+//! let mean = trace.mean();
+//! assert!((mean[0] - 1.0).abs() < 0.15 && (mean[1] + 1.0).abs() < 0.15);
+//! println!("acceptance {:.3}", trace.acceptance());
+//! # Ok::<(), langevin::Error>(())
+//! ```
+//!
+//! ## Modules
+//!
+//! | module | contents |
+//! |---|---|
+//! | [`density`] | [`Target`], [`LogDensity`], [`Score`], closures, tempering, finite-difference checks |
+//! | [`targets`] | analytic targets with exact moments: Gaussians, mixtures, banana, funnel, double well, dice |
+//! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`] |
+//! | [`integrators`] | [`Integrator`], [`EulerMaruyama`] |
+//! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`] |
+//! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
+//! | [`rng`] | per-chain portable streams |
+//!
+//! ## References
+//! * G. O. Roberts, R. L. Tweedie (1996), *Bernoulli* 2(4):341–363 — ULA and MALA.
+//! * G. O. Roberts, J. S. Rosenthal (1998), *J. R. Stat. Soc. B* 60(1):255–268 — MALA scaling.
+//! * P. E. Kloeden, E. Platen (1992), *Numerical Solution of Stochastic Differential Equations*.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod density;
+pub mod error;
+pub mod integrators;
+pub mod mcmc;
+pub mod real;
+pub mod rng;
+pub mod run;
+pub mod sde;
+pub mod targets;
+pub mod trace;
+
+pub use density::{LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target};
+pub use error::{Error, Result};
+pub use integrators::{EulerMaruyama, Integrator};
+pub use mcmc::{Kernel, Mala, StepInfo, Ula};
+pub use real::Real;
+pub use run::{Observer, Sampler};
+pub use sde::{LangevinSde, Sde};
+pub use trace::Trace;
+
+/// The names most programs need: `use langevin::prelude::*;`.
+pub mod prelude {
+    pub use crate::density::{
+        FnLogDensity, FnScore, FnTarget, FusedFnTarget, LogDensity, NoiseConditionalLogDensity,
+        NoiseConditionalScore, Score, Target, Tempered, check_score, log_density_and_score,
+    };
+    pub use crate::integrators::{EulerMaruyama, Integrator};
+    pub use crate::mcmc::{Kernel, Mala, StepInfo, TunableStepSize, Ula};
+    pub use crate::real::Real;
+    pub use crate::run::{Observer, Sampler};
+    pub use crate::sde::{LangevinSde, Sde};
+    pub use crate::targets::{Analytic, ExactSample};
+    pub use crate::trace::Trace;
+    pub use crate::{Error, Result};
+    pub use nalgebra::ComplexField;
+    pub use rand::{Rng, RngExt, SeedableRng};
+}

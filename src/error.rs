@@ -1,0 +1,143 @@
+//! The crate's single error type.
+
+/// Everything that can go wrong in `langevin`, with a message that says what to change.
+///
+/// Constructors validate their arguments and return these errors; the step loops of the
+/// samplers return them only for conditions that cannot be recovered from inside the loop
+/// (a non-finite state of an unadjusted scheme). A non-finite density or score at a MALA
+/// proposal is *not* an error: the proposal is rejected and counted as a divergence.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A step size (or another quantity that must be a finite positive number) was zero,
+    /// negative, NaN or infinite.
+    #[error(
+        "{name} must be finite and > 0, got {value}; pass a positive step such as 1e-2 \
+         (convention: x' = x + h ∇log p(x) + sqrt(2h) ξ)"
+    )]
+    InvalidStepSize {
+        /// Which parameter.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+    /// A scalar parameter is outside its admissible range.
+    #[error("invalid parameter {name} = {value}: {expected}")]
+    InvalidParameter {
+        /// Which parameter.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What the parameter must satisfy.
+        expected: &'static str,
+    },
+    /// Two lengths that must agree do not.
+    #[error(
+        "dimension mismatch for {what}: expected {expected}, got {got}; pass a slice of length {expected}"
+    )]
+    DimensionMismatch {
+        /// What was being checked (e.g. "initial point").
+        what: &'static str,
+        /// The length the target or configuration requires.
+        expected: usize,
+        /// The length that was passed.
+        got: usize,
+    },
+    /// A target, SDE or data set of dimension zero.
+    #[error("{what} has dimension 0; the dimension must be at least 1")]
+    ZeroDimension {
+        /// What had dimension zero.
+        what: &'static str,
+    },
+    /// A count (chains, levels, steps per level, data points…) that must be positive was zero.
+    #[error("{what} must be at least 1, got 0")]
+    ZeroCount {
+        /// What was zero.
+        what: &'static str,
+    },
+    /// The initial point or its log density / score is not finite.
+    #[error(
+        "invalid initial state for chain {chain}: {reason}; start inside the support of the target, \
+         where the log density and its score are finite"
+    )]
+    InvalidInitialState {
+        /// The chain the initial point was meant for.
+        chain: usize,
+        /// What was non-finite.
+        reason: String,
+    },
+    /// An unadjusted scheme (ULA, an SDE integrator, annealed or reverse-time sampler)
+    /// produced a non-finite state. The chain stops; the step size is usually too large
+    /// (ULA on a Gaussian diverges for h ≥ 2 σ²_min).
+    #[error(
+        "non-finite state in chain {chain} at step {step} (coordinate {coordinate}); reduce \
+         the step size (ULA diverges on N(m, s²) for h ≥ 2 s²) or check the score for overflow"
+    )]
+    NonFiniteState {
+        /// The chain (or path / particle) that diverged.
+        chain: usize,
+        /// The step at which the first non-finite value appeared (0-based, counting warm-up).
+        step: usize,
+        /// The first non-finite coordinate.
+        coordinate: usize,
+    },
+    /// A matrix that must be symmetric positive definite is not.
+    #[error("{what} is not symmetric positive definite (Cholesky failed); pass an SPD matrix")]
+    NotPositiveDefinite {
+        /// Which matrix.
+        what: &'static str,
+    },
+    /// A non-finite entry in an input array.
+    #[error("{what} contains a non-finite value at index {index}; pass finite values only")]
+    NonFiniteInput {
+        /// Which input.
+        what: &'static str,
+        /// Index of the first offending entry.
+        index: usize,
+    },
+    /// A schedule (noise levels, times, step sizes over time) is malformed.
+    #[error("invalid schedule: {reason}")]
+    InvalidSchedule {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A configuration that is well-typed but inconsistent.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// What is inconsistent and how to fix it.
+        reason: String,
+    },
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Checks that a step size (or another strictly positive quantity) is finite and `> 0`.
+pub(crate) fn check_positive(name: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidStepSize { name, value })
+    }
+}
+
+/// Checks that a length equals the expected one.
+pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::DimensionMismatch {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+/// Checks that every entry of a slice is finite.
+pub(crate) fn check_finite<T: crate::Real>(what: &'static str, xs: &[T]) -> Result<()> {
+    match xs.iter().position(|v| !v.finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFiniteInput { what, index }),
+    }
+}

@@ -1,0 +1,102 @@
+use super::Integrator;
+use crate::Real;
+#[allow(unused_imports)]
+use crate::real::scalar_traits::*;
+use crate::sde::{NoiseKind, Sde, apply_diffusion};
+use rand::Rng;
+
+/// The Euler–Maruyama scheme (Maruyama 1955; Kloeden & Platen 1992, §10.2):
+///
+/// ```text
+/// x_{k+1} = x_k + f(x_k, t_k) h + g(x_k, t_k) ΔW_k,        ΔW_k ~ N(0, h I)
+/// ```
+///
+/// Strong order ½ in general, 1 for additive noise (where it coincides with Milstein);
+/// weak order 1. On the Langevin SDE of a target ([`crate::sde::LangevinSde`]) it is the
+/// unadjusted Langevin algorithm `x' = x + h ∇log p(x) + sqrt(2h) ξ` — whose stationary law is
+/// O(h)-biased (on `N(m, s²)` it is `N(m, s²/(1 − h/(2s²)))`, stable for `h < 2s²`).
+///
+/// Scratch: `d + diffusion_len` values.
+///
+/// # Example
+/// ```
+/// use langevin::prelude::*;
+/// use langevin::targets::Gaussian;
+/// use rand_xoshiro::Xoshiro256PlusPlus;
+/// use rand::SeedableRng;
+/// let sde = LangevinSde::new(Gaussian::<f64>::standard(2)?);
+/// let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+/// let (mut dw, mut scratch) = (vec![0.0; 2], vec![0.0; EulerMaruyama.scratch_len(&sde)]);
+/// let mut x = vec![3.0, -3.0];
+/// for k in 0..1000 {
+///     EulerMaruyama.step(&sde, 0.01 * k as f64, 0.01, &mut x, &mut rng, &mut dw, &mut scratch);
+/// }
+/// assert!(x.iter().all(|v| v.abs() < 6.0));
+/// # Ok::<(), langevin::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EulerMaruyama;
+
+impl<S: Sde + ?Sized> Integrator<S> for EulerMaruyama {
+    fn strong_order(&self) -> f64 {
+        0.5
+    }
+    fn weak_order(&self) -> f64 {
+        1.0
+    }
+    fn scratch_len(&self, sde: &S) -> usize {
+        sde.dim() + sde.diffusion_len()
+    }
+    #[inline]
+    fn step_with_noise(
+        &self,
+        sde: &S,
+        t: S::Scalar,
+        h: S::Scalar,
+        x: &mut [S::Scalar],
+        dw: &[S::Scalar],
+        scratch: &mut [S::Scalar],
+    ) {
+        let d = sde.dim();
+        let (f, rest) = scratch.split_at_mut(d);
+        let g = &mut rest[..sde.diffusion_len()];
+        sde.drift_into(t, x, f);
+        sde.diffusion_into(t, x, g);
+        for (xi, &fi) in x.iter_mut().zip(f.iter()) {
+            *xi += h * fi;
+        }
+        apply_diffusion(sde.noise_kind(), g, dw, x);
+    }
+
+    /// Fused draw-and-update for scalar noise (the Langevin case): one pass, no noise buffer
+    /// traffic. Other noise kinds draw into `dw` first. Either way `dw` is left holding the
+    /// increments used, and the result equals `step_with_noise` on them bit for bit.
+    #[inline]
+    fn step<R: Rng + ?Sized>(
+        &self,
+        sde: &S,
+        t: S::Scalar,
+        h: S::Scalar,
+        x: &mut [S::Scalar],
+        rng: &mut R,
+        dw: &mut [S::Scalar],
+        scratch: &mut [S::Scalar],
+    ) {
+        if sde.noise_kind() == NoiseKind::Scalar {
+            let d = sde.dim();
+            let (f, rest) = scratch.split_at_mut(d);
+            sde.drift_into(t, x, f);
+            sde.diffusion_into(t, x, &mut rest[..1]);
+            let g = rest[0];
+            let sh = h.sqrt();
+            for ((xi, &fi), w) in x.iter_mut().zip(f.iter()).zip(dw.iter_mut()) {
+                let inc = sh * S::Scalar::standard_normal(rng);
+                *w = inc;
+                *xi = (*xi + h * fi) + g * inc;
+            }
+        } else {
+            self.draw_noise(sde, h, rng, dw);
+            self.step_with_noise(sde, t, h, x, dw, scratch);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Markov kernels: unadjusted Langevin ([`Ula`]) and Metropolis-adjusted Langevin ([`Mala`]).
+//!
+//! A [`Kernel`] is an immutable configuration; its per-chain [`Kernel::State`] owns the
+//! position, cached evaluations and scratch buffers, so a step allocates nothing and one
+//! kernel can drive many chains on many threads.
+
+mod mala;
+mod ula;
+
+pub use mala::{Mala, MalaState, mala_log_acceptance};
+pub use ula::{Ula, UlaState};
+
+#[allow(unused_imports)]
+use crate::real::scalar_traits::*;
+use crate::{Real, Result};
+use rand::Rng;
+
+/// What one transition did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct StepInfo {
+    /// Whether the proposal was accepted (always `true` for unadjusted kernels).
+    pub accepted: bool,
+    /// The Metropolis–Hastings acceptance probability `min(1, r)` of the proposal (1 for
+    /// unadjusted kernels; 0 for a non-finite proposal). Averaging it (Rao–Blackwellisation)
+    /// estimates the acceptance rate with less noise than averaging `accepted`.
+    pub accept_prob: f64,
+    /// The proposal had a non-finite (NaN or +∞) log density, or a non-finite score or log
+    /// acceptance ratio, and was rejected. `-∞` (outside the support) is a plain rejection.
+    pub divergent: bool,
+}
+
+impl StepInfo {
+    /// An accepted unadjusted step.
+    pub const UNADJUSTED: StepInfo = StepInfo {
+        accepted: true,
+        accept_prob: 1.0,
+        divergent: false,
+    };
+
+    /// A step with the given outcome.
+    pub fn new(accepted: bool, accept_prob: f64, divergent: bool) -> Self {
+        Self {
+            accepted,
+            accept_prob,
+            divergent,
+        }
+    }
+}
+
+/// A Markov transition kernel on ℝᵈ.
+///
+/// Implement it to run your own sampler with the crate's multi-chain driver
+/// ([`crate::run::Sampler`]), diagnostics and conformance kit ([`crate::testing`]).
+pub trait Kernel: Sync {
+    /// The scalar type.
+    type Scalar: Real;
+    /// Per-chain state: position, caches, scratch buffers, step counter.
+    type State: Send;
+
+    /// The dimension of the state space.
+    fn dim(&self) -> usize;
+
+    /// Builds the state of chain `chain` at `x0`.
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] or [`crate::Error::InvalidInitialState`] if `x0`
+    /// has the wrong length, or it or the target's evaluations there are not finite.
+    fn init(&self, x0: &[Self::Scalar], chain: usize) -> Result<Self::State>;
+
+    /// One transition.
+    ///
+    /// # Errors
+    /// Unrecoverable numerical failure, e.g. [`crate::Error::NonFiniteState`] for an
+    /// unadjusted kernel whose state overflowed; the chain stops.
+    fn step<R: Rng + ?Sized>(&self, state: &mut Self::State, rng: &mut R) -> Result<StepInfo>;
+
+    /// The current position of a chain.
+    fn position<'a>(&self, state: &'a Self::State) -> &'a [Self::Scalar];
+}
+
+impl<K: Kernel + ?Sized> Kernel for &K {
+    type Scalar = K::Scalar;
+    type State = K::State;
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn init(&self, x0: &[Self::Scalar], chain: usize) -> Result<Self::State> {
+        (**self).init(x0, chain)
+    }
+    fn step<R: Rng + ?Sized>(&self, state: &mut Self::State, rng: &mut R) -> Result<StepInfo> {
+        (**self).step(state, rng)
+    }
+    fn position<'a>(&self, state: &'a Self::State) -> &'a [Self::Scalar] {
+        (**self).position(state)
+    }
+}
+
+/// Step-size access for kernels whose step can be tuned per chain (used by adaptation).
+pub trait TunableStepSize: Kernel {
+    /// The step size `h` (Langevin-time convention) the chain currently uses.
+    fn step_size(&self, state: &Self::State) -> Self::Scalar;
+    /// Sets the chain's step size; must be finite and positive (callers validate).
+    fn set_step_size(&self, state: &mut Self::State, h: Self::Scalar);
+}

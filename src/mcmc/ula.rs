@@ -1,0 +1,199 @@
+use super::{Kernel, StepInfo, TunableStepSize};
+use crate::density::{Score, Target};
+use crate::error::{check_len, check_positive};
+use crate::integrators::{EulerMaruyama, Integrator, first_non_finite};
+#[allow(unused_imports)]
+use crate::real::scalar_traits::*;
+use crate::sde::LangevinSde;
+use crate::{Error, Real, Result};
+use rand::Rng;
+
+/// The unadjusted Langevin algorithm: Euler–Maruyama on the Langevin SDE of a target
+/// (Roberts & Tweedie 1996; Durmus & Moulines 2017).
+///
+/// # Update rule
+/// ```text
+/// x' = x + h ∇log p(x) + sqrt(2hT) ξ,       ξ ~ N(0, I)
+/// ```
+/// with temperature `T = 1` unless set by [`Ula::with_temperature`]. The step goes through
+/// [`EulerMaruyama`] on [`LangevinSde`] — one code path for ULA and the SDE layer.
+///
+/// # Requirements
+/// Only a [`Score`]: no log density is evaluated.
+///
+/// # Bias and stability
+/// ULA has no accept/reject step, so its stationary law is not `p` but an O(h) perturbation
+/// of it. On `N(m, s²)` it is exactly `N(m, s²/(1 − h/(2s²)))`; on `N(m, Σ)` the covariance is
+/// `(P − (h/2) P²)⁻¹`, `P = Σ⁻¹`. The chain diverges geometrically for `h ≥ 2 λ_min(Σ)` on a
+/// Gaussian and is transient for light tails (`exp(−x⁴)`) at any fixed `h`; a non-finite
+/// state stops the chain with [`Error::NonFiniteState`].
+///
+/// # Example
+/// ```
+/// use langevin::prelude::*;
+/// use langevin::targets::Gaussian;
+/// let ula = Ula::new(Gaussian::<f64>::standard(2)?, 0.1)?;
+/// let trace = Sampler::new(2_000).chains(2).warmup(200).seed(1).run(&ula, &[vec![0.0, 0.0]])?;
+/// // Stationary variance 1/(1 − 0.05) ≈ 1.053, not 1.
+/// assert!((trace.variance()[0] - 1.0 / 0.95).abs() < 0.2);
+/// # Ok::<(), langevin::Error>(())
+/// ```
+///
+/// # References
+/// * G. O. Roberts, R. L. Tweedie (1996), Exponential convergence of Langevin distributions
+///   and their discrete approximations, *Bernoulli* 2(4):341–363.
+/// * A. Durmus, É. Moulines (2017), Nonasymptotic convergence analysis for the unadjusted
+///   Langevin algorithm, *Ann. Appl. Probab.* 27(3):1551–1587.
+#[derive(Debug, Clone)]
+pub struct Ula<P: Score> {
+    sde: LangevinSde<P>,
+    h: P::Scalar,
+}
+
+/// Per-chain state of [`Ula`].
+#[derive(Debug, Clone)]
+pub struct UlaState<T> {
+    x: Vec<T>,
+    dw: Vec<T>,
+    scratch: Vec<T>,
+    h: T,
+    chain: usize,
+    step: usize,
+}
+
+impl<T: Real> UlaState<T> {
+    /// The current position.
+    pub fn position(&self) -> &[T] {
+        &self.x
+    }
+    /// The chain index this state was initialised for.
+    pub fn chain(&self) -> usize {
+        self.chain
+    }
+    /// Transitions taken so far.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+}
+
+impl<P: Score> Ula<P> {
+    /// ULA with step `h` at temperature 1.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStepSize`] unless `h` is finite and positive; [`Error::ZeroDimension`]
+    /// for a 0-dimensional target.
+    pub fn new(target: P, h: P::Scalar) -> Result<Self> {
+        check_positive("step size h", h.to_f64())?;
+        if target.dim() == 0 {
+            return Err(Error::ZeroDimension { what: "target" });
+        }
+        Ok(Self {
+            sde: LangevinSde::new(target),
+            h,
+        })
+    }
+
+    /// ULA with step `h` at temperature `T`: `x' = x + h ∇log p(x) + sqrt(2hT) ξ`, whose
+    /// stationary law approximates `p^(1/T)` (on `N(m, s²)`: variance `T s²/(1 − h/(2s²))`).
+    ///
+    /// # Errors
+    /// As [`Ula::new`], plus [`Error::InvalidParameter`] for a non-positive temperature.
+    pub fn with_temperature(target: P, h: P::Scalar, temperature: P::Scalar) -> Result<Self> {
+        check_positive("step size h", h.to_f64())?;
+        if target.dim() == 0 {
+            return Err(Error::ZeroDimension { what: "target" });
+        }
+        Ok(Self {
+            sde: LangevinSde::with_temperature(target, temperature)?,
+            h,
+        })
+    }
+
+    /// The step size `h`.
+    pub fn step_size(&self) -> P::Scalar {
+        self.h
+    }
+    /// The Langevin SDE this kernel discretises.
+    pub fn sde(&self) -> &LangevinSde<P> {
+        &self.sde
+    }
+    /// The target.
+    pub fn target(&self) -> &P {
+        self.sde.target()
+    }
+}
+
+impl<P: Score + Sync> Kernel for Ula<P>
+where
+    P::Scalar: Real,
+{
+    type Scalar = P::Scalar;
+    type State = UlaState<P::Scalar>;
+
+    fn dim(&self) -> usize {
+        self.sde.dim()
+    }
+
+    fn init(&self, x0: &[P::Scalar], chain: usize) -> Result<Self::State> {
+        let d = self.dim();
+        check_len("initial point", d, x0.len())?;
+        if let Some(i) = first_non_finite(x0) {
+            return Err(Error::InvalidInitialState {
+                chain,
+                reason: format!("x0[{i}] = {} is not finite", x0[i]),
+            });
+        }
+        let mut g = vec![P::Scalar::zero(); d];
+        self.sde.target().score_into(x0, &mut g);
+        if let Some(i) = first_non_finite(&g) {
+            return Err(Error::InvalidInitialState {
+                chain,
+                reason: format!("score[{i}] = {} at x0 is not finite", g[i]),
+            });
+        }
+        Ok(UlaState {
+            x: x0.to_vec(),
+            dw: vec![P::Scalar::zero(); d],
+            scratch: vec![P::Scalar::zero(); EulerMaruyama.scratch_len(&self.sde)],
+            h: self.h,
+            chain,
+            step: 0,
+        })
+    }
+
+    #[inline]
+    fn step<R: Rng + ?Sized>(&self, s: &mut Self::State, rng: &mut R) -> Result<StepInfo> {
+        EulerMaruyama.step(
+            &self.sde,
+            P::Scalar::zero(),
+            s.h,
+            &mut s.x,
+            rng,
+            &mut s.dw,
+            &mut s.scratch,
+        );
+        let step = s.step;
+        s.step += 1;
+        if let Some(coordinate) = first_non_finite(&s.x) {
+            return Err(Error::NonFiniteState {
+                chain: s.chain,
+                step,
+                coordinate,
+            });
+        }
+        Ok(StepInfo::UNADJUSTED)
+    }
+
+    fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {
+        &state.x
+    }
+}
+
+impl<P: Score + Sync> TunableStepSize for Ula<P> {
+    fn step_size(&self, state: &Self::State) -> P::Scalar {
+        state.h
+    }
+    fn set_step_size(&self, state: &mut Self::State, h: P::Scalar) {
+        state.h = h;
+    }
+}

@@ -1,0 +1,154 @@
+//! The scalar type shared by every target, integrator and sampler.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+
+use nalgebra::RealField;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// A real floating-point scalar: `f64` or `f32`.
+///
+/// The bound is nalgebra's [`RealField`] (so Cholesky factors and matrix products work on the
+/// same type) plus `Copy` and a standard-normal draw. Constants are written as `f64` and
+/// converted with [`Real::c`].
+///
+/// The trait is implemented for `f32` and `f64`; the samplers, integrators and analytic
+/// targets of this crate are generic over it.
+pub trait Real:
+    RealField + Copy + Debug + Display + Default + Sum + Send + Sync + PartialOrd + 'static
+{
+    /// Converts an `f64` constant into this scalar (rounding for `f32`).
+    fn c(x: f64) -> Self;
+    /// Converts this scalar to `f64` (exact for both implementations).
+    fn to_f64(self) -> f64;
+    /// Draws one standard normal variate N(0, 1) with rand_distr's ziggurat sampler.
+    fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
+    /// `true` when the value is neither NaN nor ±∞.
+    fn finite(self) -> bool;
+    /// Positive infinity.
+    fn infinity() -> Self;
+    /// Negative infinity.
+    fn neg_infinity() -> Self;
+    /// Machine epsilon of the type.
+    fn epsilon() -> Self;
+}
+
+macro_rules! impl_real {
+    ($t:ty) => {
+        impl Real for $t {
+            #[inline(always)]
+            fn c(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> Self {
+                <StandardNormal as Distribution<$t>>::sample(&StandardNormal, rng)
+            }
+            #[inline(always)]
+            fn finite(self) -> bool {
+                self.is_finite()
+            }
+            #[inline(always)]
+            fn infinity() -> Self {
+                <$t>::INFINITY
+            }
+            #[inline(always)]
+            fn neg_infinity() -> Self {
+                <$t>::NEG_INFINITY
+            }
+            #[inline(always)]
+            fn epsilon() -> Self {
+                <$t>::EPSILON
+            }
+        }
+    };
+}
+impl_real!(f64);
+impl_real!(f32);
+
+/// Fills `out` with independent standard normal draws.
+#[inline]
+pub fn fill_standard_normal<T: Real, R: Rng + ?Sized>(rng: &mut R, out: &mut [T]) {
+    for o in out.iter_mut() {
+        *o = T::standard_normal(rng);
+    }
+}
+
+/// Sum of a slice with eight independent accumulators, so the reduction vectorises
+/// (a single `sum +=` chain cannot be reordered by the compiler).
+#[inline]
+pub fn sum8<T: Real>(xs: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for k in 0..8 {
+            acc[k] += ch[k];
+        }
+    }
+    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &r in rest {
+        s += r;
+    }
+    s
+}
+
+/// Dot product with eight independent accumulators (see [`sum8`]).
+#[inline]
+pub fn dot8<T: Real>(a: &[T], b: &[T]) -> T {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::zero(); 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += *x * *y;
+    }
+    s
+}
+
+/// Squared Euclidean norm with eight independent accumulators (see [`sum8`]).
+#[inline]
+pub fn norm2_8<T: Real>(a: &[T]) -> T {
+    dot8(a, a)
+}
+
+/// `true` when every entry of `xs` is finite.
+#[inline]
+pub fn all_finite<T: Real>(xs: &[T]) -> bool {
+    // A sum of products is non-finite iff some entry is (or it overflows, which we also
+    // want to flag); `x * 0` is NaN exactly for non-finite x, and is cheap to vectorise.
+    let mut acc = [T::zero(); 4];
+    let ch = xs.chunks_exact(4);
+    let rest = ch.remainder();
+    for c in ch {
+        for k in 0..4 {
+            acc[k] += c[k] * T::zero();
+        }
+    }
+    let mut s = acc[0] + acc[1] + acc[2] + acc[3];
+    for &r in rest {
+        s += r * T::zero();
+    }
+    s.finite()
+}
+
+/// Re-exports of the nalgebra / num-traits traits whose methods (`sqrt`, `exp`, `zero`…) the
+/// crate calls on associated scalar types.
+pub(crate) mod scalar_traits {
+    pub use nalgebra::ComplexField;
+    pub use num_traits::{One, Zero};
+}

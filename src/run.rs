@@ -1,0 +1,339 @@
+//! The multi-chain driver: warm-up, draws, thinning, seeding, parallelism, observers.
+
+use crate::mcmc::{Kernel, StepInfo};
+#[allow(unused_imports)]
+use crate::real::scalar_traits::*;
+use crate::rng::{ChainRng, stream};
+use crate::trace::Trace;
+use crate::{Error, Real, Result};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Called by the driver at every transition of every chain — the hook for progress bars and
+/// custom recording. Chains run in parallel, so methods take `&self` (use atomics or a mutex
+/// inside). Every method has a no-op default; `()` observes nothing.
+pub trait Observer<T>: Sync {
+    /// Before any chain starts: the number of chains and of transitions per chain.
+    fn on_start(&self, chains: usize, iterations_per_chain: usize) {
+        let _ = (chains, iterations_per_chain);
+    }
+    /// After transition `iteration` (0-based, warm-up included) of chain `chain`, with the
+    /// new position `x`.
+    fn on_step(&self, chain: usize, iteration: usize, warmup: bool, info: &StepInfo, x: &[T]) {
+        let _ = (chain, iteration, warmup, info, x);
+    }
+    /// When chain `chain` has finished (successfully or not).
+    fn on_chain_end(&self, chain: usize) {
+        let _ = chain;
+    }
+}
+
+impl<T> Observer<T> for () {}
+
+/// A warm-up strategy: tunes a chain's kernel parameters (step size, preconditioner) during
+/// warm-up, then freezes them, so the draws come from a fixed, valid Markov kernel.
+pub trait Adaptation<K: Kernel>: Sync {
+    /// The adaptation's per-chain state.
+    type State: Send;
+    /// Called once per chain before warm-up, with the number of warm-up iterations.
+    fn start(&self, kernel: &K, chain: &mut K::State, warmup: usize) -> Self::State;
+    /// Called after each warm-up transition.
+    fn adapt(
+        &self,
+        kernel: &K,
+        chain: &mut K::State,
+        state: &mut Self::State,
+        iteration: usize,
+        info: &StepInfo,
+    );
+    /// Called at the end of warm-up: sets the final values and returns the adapted step size
+    /// (reported in [`Trace::adapted_step_size`]).
+    fn finish(&self, kernel: &K, chain: &mut K::State, state: Self::State) -> Option<f64>;
+}
+
+/// No adaptation: the kernel's parameters are used as given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAdaptation;
+
+impl<K: Kernel> Adaptation<K> for NoAdaptation {
+    type State = ();
+    fn start(&self, _: &K, _: &mut K::State, _: usize) {}
+    fn adapt(&self, _: &K, _: &mut K::State, _: &mut (), _: usize, _: &StepInfo) {}
+    fn finish(&self, _: &K, _: &mut K::State, _: ()) -> Option<f64> {
+        None
+    }
+}
+
+/// Runs C chains of a [`Kernel`] for `warmup + draws × thin` transitions each, in parallel.
+///
+/// Chain `c` draws from its own stream [`crate::rng::stream`]`(seed, c)`, so a seed fixes
+/// every trace bit for bit, whatever the number of threads (rayon's global pool, or a pool of
+/// [`Sampler::threads`] threads).
+///
+/// # Example
+/// ```
+/// use langevin::prelude::*;
+/// use langevin::targets::Gaussian;
+/// let mala = Mala::new(Gaussian::<f64>::standard(3)?, 0.5)?;
+/// let trace = Sampler::new(1_000).chains(4).warmup(200).thin(2).seed(7)
+///     .run(&mala, &[vec![0.0; 3]])?;
+/// assert_eq!(trace.n_chains(), 4);
+/// assert_eq!(trace.n_draws, 1_000);
+/// # Ok::<(), langevin::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampler {
+    draws: usize,
+    chains: usize,
+    warmup: usize,
+    thin: usize,
+    seed: u64,
+    threads: Option<usize>,
+}
+
+impl Sampler {
+    /// `draws` recorded draws per chain; 4 chains, 1000 warm-up iterations, no thinning,
+    /// seed 0, rayon's global pool.
+    pub fn new(draws: usize) -> Self {
+        Self {
+            draws,
+            chains: 4,
+            warmup: 1000,
+            thin: 1,
+            seed: 0,
+            threads: None,
+        }
+    }
+    /// Number of chains (≥ 1).
+    pub fn chains(mut self, chains: usize) -> Self {
+        self.chains = chains;
+        self
+    }
+    /// Warm-up (burn-in) transitions per chain, not recorded.
+    pub fn warmup(mut self, warmup: usize) -> Self {
+        self.warmup = warmup;
+        self
+    }
+    /// Keep every `thin`-th transition after warm-up (≥ 1).
+    pub fn thin(mut self, thin: usize) -> Self {
+        self.thin = thin;
+        self
+    }
+    /// The run seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Run on a dedicated pool of `threads` threads (results are identical for any value).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+    /// The number of chains.
+    pub fn n_chains(&self) -> usize {
+        self.chains
+    }
+
+    /// Runs every chain from `inits` (one point for all chains, or one per chain).
+    ///
+    /// # Errors
+    /// [`Error::ZeroCount`] for zero chains or `thin == 0`; [`Error::InvalidConfig`] if
+    /// `inits` has neither 1 nor `chains` points; the kernel's initialisation errors; the
+    /// first (lowest-index) chain's step error, e.g. [`Error::NonFiniteState`].
+    pub fn run<K: Kernel>(&self, kernel: &K, inits: &[Vec<K::Scalar>]) -> Result<Trace<K::Scalar>> {
+        self.run_with(kernel, inits, &NoAdaptation, &())
+    }
+
+    /// [`Sampler::run`] with a warm-up adaptation and an observer.
+    ///
+    /// # Errors
+    /// As [`Sampler::run`].
+    pub fn run_with<K, A, O>(
+        &self,
+        kernel: &K,
+        inits: &[Vec<K::Scalar>],
+        adaptation: &A,
+        observer: &O,
+    ) -> Result<Trace<K::Scalar>>
+    where
+        K: Kernel,
+        A: Adaptation<K>,
+        O: Observer<K::Scalar>,
+    {
+        if inits.len() != 1 && inits.len() != self.chains {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "got {} initial points for {} chains; pass one point (shared) or one per chain",
+                    inits.len(),
+                    self.chains
+                ),
+            });
+        }
+        self.run_from(
+            kernel,
+            |c, _rng| inits[if inits.len() == 1 { 0 } else { c }].clone(),
+            adaptation,
+            observer,
+        )
+    }
+
+    /// The most general entry point: chain `c` starts at `init(c, rng)`, where `rng` is a
+    /// stream reserved for initialisation (independent of the chain's transition stream) —
+    /// e.g. an exact draw from an analytic target to start at stationarity.
+    ///
+    /// # Errors
+    /// As [`Sampler::run`].
+    pub fn run_from<K, F, A, O>(
+        &self,
+        kernel: &K,
+        init: F,
+        adaptation: &A,
+        observer: &O,
+    ) -> Result<Trace<K::Scalar>>
+    where
+        K: Kernel,
+        F: Fn(usize, &mut ChainRng) -> Vec<K::Scalar> + Sync,
+        A: Adaptation<K>,
+        O: Observer<K::Scalar>,
+    {
+        if self.chains == 0 {
+            return Err(Error::ZeroCount { what: "chains" });
+        }
+        if self.thin == 0 {
+            return Err(Error::ZeroCount { what: "thin" });
+        }
+        let start = Instant::now();
+        let iterations = self.warmup + self.draws * self.thin;
+        observer.on_start(self.chains, iterations);
+        let job = || -> Vec<Result<ChainOut<K::Scalar>>> {
+            (0..self.chains)
+                .into_par_iter()
+                .map(|c| {
+                    let out = self.run_chain(kernel, &init, adaptation, observer, c);
+                    observer.on_chain_end(c);
+                    out
+                })
+                .collect()
+        };
+        let results = match self.threads {
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| Error::InvalidConfig {
+                    reason: format!("cannot build a pool of {n} threads: {e}"),
+                })?
+                .install(job),
+            None => job(),
+        };
+        let mut trace = Trace {
+            dim: kernel.dim(),
+            n_draws: self.draws,
+            chains: Vec::with_capacity(self.chains),
+            acceptance_rate: Vec::with_capacity(self.chains),
+            mean_accept_prob: Vec::with_capacity(self.chains),
+            divergences: Vec::with_capacity(self.chains),
+            warmup_divergences: Vec::with_capacity(self.chains),
+            wall_time: Default::default(),
+            adapted_step_size: None,
+        };
+        let mut adapted = Vec::new();
+        for r in results {
+            let out = r?;
+            trace.chains.push(out.draws);
+            trace
+                .acceptance_rate
+                .push(out.accepted as f64 / out.sampled.max(1) as f64);
+            trace
+                .mean_accept_prob
+                .push(out.accept_prob_sum / out.sampled.max(1) as f64);
+            trace.divergences.push(out.divergences);
+            trace.warmup_divergences.push(out.warmup_divergences);
+            if let Some(h) = out.adapted_step {
+                adapted.push(h);
+            }
+        }
+        if adapted.len() == self.chains {
+            trace.adapted_step_size = Some(adapted);
+        }
+        trace.wall_time = start.elapsed();
+        Ok(trace)
+    }
+
+    fn run_chain<K, F, A, O>(
+        &self,
+        kernel: &K,
+        init: &F,
+        adaptation: &A,
+        observer: &O,
+        c: usize,
+    ) -> Result<ChainOut<K::Scalar>>
+    where
+        K: Kernel,
+        F: Fn(usize, &mut ChainRng) -> Vec<K::Scalar> + Sync,
+        A: Adaptation<K>,
+        O: Observer<K::Scalar>,
+    {
+        // Initialisation draws from a stream of its own so that changing how the start is
+        // chosen never shifts the transition stream.
+        let mut init_rng = stream(self.seed ^ 0xA5A5_5A5A_F00D_D00D, c as u64);
+        let x0 = init(c, &mut init_rng);
+        let mut state = kernel.init(&x0, c)?;
+        let mut rng = stream(self.seed, c as u64);
+        let d = kernel.dim();
+        let mut out = ChainOut {
+            draws: Vec::with_capacity(self.draws * d),
+            accepted: 0,
+            sampled: 0,
+            accept_prob_sum: 0.0,
+            divergences: 0,
+            warmup_divergences: 0,
+            adapted_step: None,
+        };
+        let mut adapt_state = adaptation.start(kernel, &mut state, self.warmup);
+        for it in 0..self.warmup {
+            let info = kernel.step(&mut state, &mut rng)?;
+            if info.divergent {
+                out.divergences += 1;
+                out.warmup_divergences += 1;
+            }
+            adaptation.adapt(kernel, &mut state, &mut adapt_state, it, &info);
+            observer.on_step(c, it, true, &info, kernel.position(&state));
+        }
+        out.adapted_step = adaptation.finish(kernel, &mut state, adapt_state);
+        for k in 0..self.draws * self.thin {
+            let info = kernel.step(&mut state, &mut rng)?;
+            out.sampled += 1;
+            out.accepted += usize::from(info.accepted);
+            out.accept_prob_sum += if info.accept_prob.is_finite() {
+                info.accept_prob
+            } else {
+                0.0
+            };
+            out.divergences += usize::from(info.divergent);
+            let x = kernel.position(&state);
+            observer.on_step(c, self.warmup + k, false, &info, x);
+            if (k + 1) % self.thin == 0 {
+                out.draws.extend_from_slice(x);
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct ChainOut<T> {
+    draws: Vec<T>,
+    accepted: usize,
+    sampled: usize,
+    accept_prob_sum: f64,
+    divergences: usize,
+    warmup_divergences: usize,
+    adapted_step: Option<f64>,
+}
+
+impl<T: Real> core::fmt::Debug for ChainOut<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ChainOut")
+            .field("draws", &self.draws.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,160 @@
+//! [`Trace`]: the draws of a multi-chain run with per-chain statistics.
+
+use crate::Real;
+#[allow(unused_imports)]
+use crate::real::scalar_traits::*;
+use core::time::Duration;
+
+/// The output of [`crate::run::Sampler::run`]: post-warm-up draws of every chain and the
+/// per-chain acceptance statistics.
+///
+/// Draws are stored per chain, row-major (`draws × dim`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Trace<T> {
+    /// Dimension d.
+    pub dim: usize,
+    /// Draws per chain (after warm-up and thinning).
+    pub n_draws: usize,
+    /// `chains[c]` holds chain c's draws, row-major `n_draws × dim`.
+    pub chains: Vec<Vec<T>>,
+    /// Fraction of accepted proposals after warm-up, per chain.
+    pub acceptance_rate: Vec<f64>,
+    /// Mean Metropolis–Hastings acceptance probability `min(1, r)` after warm-up, per chain
+    /// (the Rao–Blackwellised acceptance rate).
+    pub mean_accept_prob: Vec<f64>,
+    /// Divergent (non-finite) proposals per chain, warm-up included.
+    pub divergences: Vec<usize>,
+    /// Divergent proposals per chain during warm-up only.
+    pub warmup_divergences: Vec<usize>,
+    /// Wall-clock time of the whole run.
+    pub wall_time: Duration,
+    /// Final adapted step size per chain, when the run adapted it.
+    pub adapted_step_size: Option<Vec<f64>>,
+}
+
+impl<T: Real> Trace<T> {
+    /// Number of chains.
+    pub fn n_chains(&self) -> usize {
+        self.chains.len()
+    }
+
+    /// Draw `i` of chain `c`.
+    ///
+    /// # Panics
+    /// If `c` or `i` is out of range.
+    pub fn draw(&self, c: usize, i: usize) -> &[T] {
+        &self.chains[c][i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The series of coordinate `j` in chain `c`, as `f64` (for diagnostics).
+    pub fn coordinate(&self, c: usize, j: usize) -> Vec<f64> {
+        self.chains[c]
+            .chunks_exact(self.dim)
+            .map(|x| x[j].to_f64())
+            .collect()
+    }
+
+    /// Coordinate `j` of every chain: `out[c]` is chain c's series (ready for R-hat / ESS).
+    pub fn coordinate_chains(&self, j: usize) -> Vec<Vec<f64>> {
+        (0..self.n_chains())
+            .map(|c| self.coordinate(c, j))
+            .collect()
+    }
+
+    /// The final draw of every chain (IID across chains: the input of choice for
+    /// goodness-of-fit tests).
+    pub fn last_draws(&self) -> Vec<&[T]> {
+        self.chains
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| &c[c.len() - self.dim..])
+            .collect()
+    }
+
+    /// Mean of chain `c`, per coordinate.
+    pub fn chain_mean(&self, c: usize) -> Vec<f64> {
+        let mut m = vec![0.0; self.dim];
+        for x in self.chains[c].chunks_exact(self.dim) {
+            for (mi, xi) in m.iter_mut().zip(x) {
+                *mi += xi.to_f64();
+            }
+        }
+        let n = self.n_draws.max(1) as f64;
+        m.iter_mut().for_each(|v| *v /= n);
+        m
+    }
+
+    /// Pooled mean over all chains and draws.
+    pub fn mean(&self) -> Vec<f64> {
+        let mut m = vec![0.0; self.dim];
+        let c = self.n_chains().max(1) as f64;
+        for k in 0..self.n_chains() {
+            for (a, b) in m.iter_mut().zip(self.chain_mean(k)) {
+                *a += b / c;
+            }
+        }
+        m
+    }
+
+    /// Pooled covariance over all chains and draws (row-major d × d, divisor N − 1), computed
+    /// in two passes around the pooled mean.
+    pub fn covariance(&self) -> Vec<f64> {
+        let d = self.dim;
+        let mean = self.mean();
+        let mut cov = vec![0.0; d * d];
+        let mut n = 0usize;
+        let mut y = vec![0.0; d];
+        for chain in &self.chains {
+            for x in chain.chunks_exact(d) {
+                for i in 0..d {
+                    y[i] = x[i].to_f64() - mean[i];
+                }
+                for i in 0..d {
+                    for j in 0..=i {
+                        cov[i * d + j] += y[i] * y[j];
+                    }
+                }
+                n += 1;
+            }
+        }
+        let div = (n.max(2) - 1) as f64;
+        for i in 0..d {
+            for j in 0..=i {
+                cov[i * d + j] /= div;
+                cov[j * d + i] = cov[i * d + j];
+            }
+        }
+        cov
+    }
+
+    /// Pooled variance per coordinate (the diagonal of [`Trace::covariance`]).
+    pub fn variance(&self) -> Vec<f64> {
+        let d = self.dim;
+        let c = self.covariance();
+        (0..d).map(|i| c[i * d + i]).collect()
+    }
+
+    /// Acceptance rate averaged over chains.
+    pub fn acceptance(&self) -> f64 {
+        mean_of(&self.acceptance_rate)
+    }
+
+    /// Mean acceptance probability averaged over chains.
+    pub fn mean_accept_prob(&self) -> f64 {
+        mean_of(&self.mean_accept_prob)
+    }
+
+    /// Total divergences over chains.
+    pub fn total_divergences(&self) -> usize {
+        self.divergences.iter().sum()
+    }
+}
+
+fn mean_of(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
