@@ -74,6 +74,7 @@ pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
+pub mod testing;
 pub mod targets;
 pub mod trace;
 
