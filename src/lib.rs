@@ -53,7 +53,8 @@
 //! | [`targets`] | analytic targets with exact moments: Gaussians, mixtures, banana, funnel, double well, dice |
 //! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`] |
 //! | [`integrators`] | [`Integrator`], [`EulerMaruyama`] |
-//! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`] |
+//! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], preconditioned [`mcmc::PrecondUla`], [`mcmc::PrecondMala`] |
+//! | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan windows |
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
 //!
@@ -66,6 +67,7 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod adapt;
 pub mod density;
 pub mod error;
 pub mod integrators;
@@ -74,8 +76,8 @@ pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
-pub mod testing;
 pub mod targets;
+pub mod testing;
 pub mod trace;
 
 pub use density::{LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target};

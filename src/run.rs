@@ -49,6 +49,13 @@ pub trait Adaptation<K: Kernel>: Sync {
     /// Called at the end of warm-up: sets the final values and returns the adapted step size
     /// (reported in [`Trace::adapted_step_size`]).
     fn finish(&self, kernel: &K, chain: &mut K::State, state: Self::State) -> Option<f64>;
+    /// Called after [`Adaptation::finish`]: the adapted metric (mass matrix) of the chain, if
+    /// the adaptation tunes one — its diagonal (length d) or the full matrix row-major
+    /// (length d²) — reported in [`Trace::adapted_mass`]. Defaults to `None`.
+    fn adapted_metric(&self, kernel: &K, chain: &K::State) -> Option<Vec<f64>> {
+        let _ = (kernel, chain);
+        None
+    }
 }
 
 /// No adaptation: the kernel's parameters are used as given.
@@ -235,8 +242,10 @@ impl Sampler {
             warmup_divergences: Vec::with_capacity(self.chains),
             wall_time: Default::default(),
             adapted_step_size: None,
+            adapted_mass: None,
         };
         let mut adapted = Vec::new();
+        let mut masses = Vec::new();
         for r in results {
             let out = r?;
             trace.chains.push(out.draws);
@@ -251,6 +260,12 @@ impl Sampler {
             if let Some(h) = out.adapted_step {
                 adapted.push(h);
             }
+            if let Some(m) = out.adapted_mass {
+                masses.push(m);
+            }
+        }
+        if masses.len() == self.chains {
+            trace.adapted_mass = Some(masses);
         }
         if adapted.len() == self.chains {
             trace.adapted_step_size = Some(adapted);
@@ -288,6 +303,7 @@ impl Sampler {
             divergences: 0,
             warmup_divergences: 0,
             adapted_step: None,
+            adapted_mass: None,
         };
         let mut adapt_state = adaptation.start(kernel, &mut state, self.warmup);
         for it in 0..self.warmup {
@@ -300,6 +316,7 @@ impl Sampler {
             observer.on_step(c, it, true, &info, kernel.position(&state));
         }
         out.adapted_step = adaptation.finish(kernel, &mut state, adapt_state);
+        out.adapted_mass = adaptation.adapted_metric(kernel, &state);
         for k in 0..self.draws * self.thin {
             let info = kernel.step(&mut state, &mut rng)?;
             out.sampled += 1;
@@ -328,6 +345,7 @@ struct ChainOut<T> {
     divergences: usize,
     warmup_divergences: usize,
     adapted_step: Option<f64>,
+    adapted_mass: Option<Vec<f64>>,
 }
 
 impl<T: Real> core::fmt::Debug for ChainOut<T> {

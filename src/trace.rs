@@ -31,6 +31,9 @@ pub struct Trace<T> {
     pub wall_time: Duration,
     /// Final adapted step size per chain, when the run adapted it.
     pub adapted_step_size: Option<Vec<f64>>,
+    /// Final adapted metric (mass matrix) per chain, when the run adapted one: its diagonal
+    /// (length `dim`) or the full matrix row-major (length `dim²`).
+    pub adapted_mass: Option<Vec<Vec<f64>>>,
 }
 
 impl<T: Real> Trace<T> {

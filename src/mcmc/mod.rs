@@ -5,9 +5,14 @@
 //! kernel can drive many chains on many threads.
 
 mod mala;
+mod precond;
 mod ula;
 
 pub use mala::{Mala, MalaState, mala_log_acceptance};
+pub use precond::{
+    Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
+    precond_mala_log_acceptance,
+};
 pub use ula::{Ula, UlaState};
 
 #[allow(unused_imports)]

@@ -1,0 +1,33 @@
+//! Warm-up adaptation: step size by dual averaging, mass matrix by Welford's algorithm in
+//! Stan-style expanding windows.
+//!
+//! An adaptation plugs into the driver through [`crate::run::Adaptation`]: it tunes each
+//! chain's kernel during warm-up and freezes the values at its end, so the recorded draws come
+//! from one fixed Markov kernel (adapting during sampling would break invariance).
+//!
+//! | type | adapts | for kernels |
+//! |---|---|---|
+//! | [`StepSizeAdaptation`] | `h` by [`DualAveraging`] | any [`crate::mcmc::TunableStepSize`] (e.g. [`crate::Mala`]) |
+//! | [`WindowedAdaptation`] | `h` and the metric `M` (none / diagonal / dense) in [`WarmupSchedule`] windows | [`crate::mcmc::TunableStepSize`] `+` [`crate::mcmc::TunableMetric`] ([`crate::mcmc::PrecondMala`]) |
+//!
+//! The default target acceptance is 0.574, the optimum for MALA (Roberts & Rosenthal 1998);
+//! a non-finite acceptance probability is fed to the adaptation as 0.
+//!
+//! # References
+//! * Y. Nesterov (2009), Primal-dual subgradient methods for convex problems, *Math.
+//!   Program.* 120(1):221–259.
+//! * M. D. Hoffman, A. Gelman (2014), The No-U-Turn sampler, *JMLR* 15:1593–1623, §3.2.
+//! * B. P. Welford (1962), *Technometrics* 4(3):419–420.
+//! * Stan Development Team, *Stan Reference Manual*, "HMC algorithm parameters: automatic
+//!   parameter tuning".
+//! * G. O. Roberts, J. S. Rosenthal (1998), *J. R. Stat. Soc. B* 60(1):255–268.
+
+mod dual_averaging;
+mod welford;
+mod windowed;
+
+pub use dual_averaging::DualAveraging;
+pub use welford::Welford;
+pub use windowed::{
+    MetricAdaptation, StepSizeAdaptation, WarmupSchedule, WindowedAdaptation, WindowedState,
+};
