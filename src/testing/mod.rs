@@ -1,3 +1,5 @@
 //! How to test your own sampler or integrator: public tools built on the crate's exact
 //! oracles (convergence-order estimation, conformance checks of a kernel's stationary law,
 //! statistical assertion helpers).
+
+pub mod conformance;
