@@ -87,7 +87,7 @@ pub fn cooled<P: Target>(target: P, factor: P::Scalar) -> Result<Tempered<P>> {
 /// α_each = α / (number of sub-tests: ≤ 3 per coordinate)
 /// KS_i   = sup_x |F̂_i(x) − F_i(x)|  over the C values x_K,i;   pass iff KS_i < sqrt(ln(2/α_each)/(2C))  (DKW–Massart)
 /// zmean_i = (mean x_K,i − μ_i) / sqrt(Σ_ii / C)
-/// zvar_i  = (mean (x_K,i − μ_i)² − Σ_ii) / sqrt((m4_i − Σ_ii²)/C),  m4_i the sample 4th central moment
+/// zvar_i  = (m2_i − Σ_ii) / sqrt((m4_i − m2_i²)/C),   m_k,i = mean (x_K,i − μ_i)^k
 ///           pass iff |z| < Φ⁻¹(1 − α_each/2)
 /// movement = mean_c ‖x_K − x_0‖;  pass iff movement > min_movement
 /// ```
@@ -336,7 +336,7 @@ impl InvarianceTest {
             let m2 = col.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / n;
             let m4 = col.iter().map(|x| (x - mu).powi(4)).sum::<f64>() / n;
             mean_z.push((m1 - mu) / (s2 / n).sqrt());
-            let var_se = ((m4 - s2 * s2).max(0.0) / n).sqrt();
+            let var_se = ((m4 - m2 * m2).max(0.0) / n).sqrt();
             var_z.push(if var_se > 0.0 {
                 (m2 - s2) / var_se
             } else {
