@@ -1,6 +1,9 @@
 //! Deterministic tests of the foundation: typed errors, NaN handling (TESTING.md §5), score
 //! checks of every analytic target, adapters, and the reproducibility contract (T16).
 
+// Exact comparisons are the point here: unchanged states, bit-identical reruns.
+#![allow(clippy::float_cmp)]
+
 use langevin::mcmc::StepInfo;
 use langevin::prelude::*;
 use langevin::rng::stream;
@@ -13,7 +16,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn fd_ok<P: LogDensity + Score + ?Sized>(p: &P, x: &[P::Scalar], tol: f64) {
     let r = check_score(p, x).unwrap();
-    assert!(r.passed(tol), "score disagrees with finite differences: {r:?}");
+    assert!(
+        r.passed(tol),
+        "score disagrees with finite differences: {r:?}"
+    );
 }
 
 /// Every analytic target's score against central differences of its log density, at
@@ -23,17 +29,25 @@ fn fd_ok<P: LogDensity + Score + ?Sized>(p: &P, x: &[P::Scalar], tol: f64) {
 fn every_target_score_matches_finite_differences() {
     let mut rng = stream(11, 0);
     let pts = |d: usize, rng: &mut langevin::rng::ChainRng| -> Vec<Vec<f64>> {
-        (0..5).map(|_| (0..d).map(|_| 1.5 * f64::standard_normal(rng)).collect()).collect()
+        (0..5)
+            .map(|_| (0..d).map(|_| 1.5 * f64::standard_normal(rng)).collect())
+            .collect()
     };
     let iso = Gaussian::isotropic(vec![0.5, -0.5, 1.0], 2.0).unwrap();
     let diag = Gaussian::diagonal(vec![0.5, -0.5, 1.0], vec![0.5, 2.0, 3.0]).unwrap();
-    let full = Gaussian::full(vec![0.5, -0.5, 1.0], &[2.0, 0.3, 0.1, 0.3, 1.0, -0.2, 0.1, -0.2, 0.5]).unwrap();
+    let full = Gaussian::full(
+        vec![0.5, -0.5, 1.0],
+        &[2.0, 0.3, 0.1, 0.3, 1.0, -0.2, 0.1, -0.2, 0.5],
+    )
+    .unwrap();
     for x in pts(3, &mut rng) {
         fd_ok(&iso, &x, 1e-7);
         fd_ok(&diag, &x, 1e-7);
         fd_ok(&full, &x, 1e-7);
     }
-    let ring = GaussianMixture::ring_weighted(vec![1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0], 4.0, 0.5).unwrap();
+    let ring =
+        GaussianMixture::ring_weighted(vec![1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0], 4.0, 0.5)
+            .unwrap();
     let banana = Rosenbrock::new(1.0, 5.0).unwrap();
     for x in pts(2, &mut rng) {
         fd_ok(&ring, &x, 1e-6);
@@ -65,7 +79,11 @@ fn mixture_score_is_stable_far_away() {
     let mu = ring.component_mean(k).unwrap();
     for i in 0..2 {
         let expect = -(x[i] - mu[i]) / 0.25;
-        assert!((s[i] - expect).abs() < 1e-9 * expect.abs(), "{} vs {expect}", s[i]);
+        assert!(
+            (s[i] - expect).abs() < 1e-9 * expect.abs(),
+            "{} vs {expect}",
+            s[i]
+        );
     }
     assert!(ring.log_density(&x).is_finite());
     // Non-finite input gives NaN, never a silently finite value.
@@ -94,14 +112,27 @@ fn exact_moments_match_exact_samplers() {
         for i in 0..d {
             let mean = s1[i] / n as f64;
             let var = c[i * d + i];
-            assert!((mean - m[i]).abs() < 5.5 * (var / n as f64).sqrt(), "coord {i}: {mean} vs {}", m[i]);
+            assert!(
+                (mean - m[i]).abs() < 5.5 * (var / n as f64).sqrt(),
+                "coord {i}: {mean} vs {}",
+                m[i]
+            );
             let ev2 = var + m[i] * m[i];
             let v2 = s2[i] / n as f64;
-            assert!((v2 - ev2).abs() < 0.03 * ev2, "coord {i}: E x² {v2} vs {ev2}");
+            assert!(
+                (v2 - ev2).abs() < 0.03 * ev2,
+                "coord {i}: E x² {v2} vs {ev2}"
+            );
         }
     }
-    check(&Gaussian::full(vec![1.0, -1.0], &[2.0, 0.7, 0.7, 1.0]).unwrap(), 1);
-    check(&GaussianMixture::ring_weighted(vec![1.0, 2.0, 3.0, 4.0], 3.0, 0.3).unwrap(), 2);
+    check(
+        &Gaussian::full(vec![1.0, -1.0], &[2.0, 0.7, 0.7, 1.0]).unwrap(),
+        1,
+    );
+    check(
+        &GaussianMixture::ring_weighted(vec![1.0, 2.0, 3.0, 4.0], 3.0, 0.3).unwrap(),
+        2,
+    );
     check(&Rosenbrock::new(0.5, 4.0).unwrap(), 3);
     check(&GaussianMixture::dice(0.1).unwrap(), 4);
 }
@@ -113,7 +144,9 @@ fn double_well_quadrature() {
     let dw = DoubleWell::<f64>::new(3.0).unwrap();
     assert!(dw.exact_mean()[0].abs() < 1e-12);
     assert!((dw.marginal_cdf(0, 0.0).unwrap() - 0.5).abs() < 1e-9);
-    assert!((dw.marginal_cdf(0, -0.7).unwrap() + dw.marginal_cdf(0, 0.7).unwrap() - 1.0).abs() < 1e-9);
+    assert!(
+        (dw.marginal_cdf(0, -0.7).unwrap() + dw.marginal_cdf(0, 0.7).unwrap() - 1.0).abs() < 1e-9
+    );
     let u = |x: f64| 3.0 * (x * x - 1.0f64).powi(2);
     let (mut z, mut m2) = (0.0, 0.0);
     let n = 400_000;
@@ -132,40 +165,112 @@ fn double_well_quadrature() {
 fn constructors_reject_bad_steps() {
     let g = Gaussian::<f64>::standard(2).unwrap();
     for h in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        assert!(matches!(Ula::new(g.clone(), h), Err(Error::InvalidStepSize { .. })), "ULA h = {h}");
-        assert!(matches!(Mala::new(g.clone(), h), Err(Error::InvalidStepSize { .. })), "MALA h = {h}");
+        assert!(
+            matches!(Ula::new(g.clone(), h), Err(Error::InvalidStepSize { .. })),
+            "ULA h = {h}"
+        );
+        assert!(
+            matches!(Mala::new(g.clone(), h), Err(Error::InvalidStepSize { .. })),
+            "MALA h = {h}"
+        );
     }
     let msg = Ula::new(g, -1.0).unwrap_err().to_string();
-    assert!(msg.contains("h") && msg.contains("> 0"), "message should say what to change: {msg}");
+    assert!(
+        msg.contains("h") && msg.contains("> 0"),
+        "message should say what to change: {msg}"
+    );
 }
 
 #[test]
 fn constructors_reject_bad_targets() {
-    assert!(matches!(Gaussian::<f64>::standard(0), Err(Error::ZeroDimension { .. })));
-    assert!(matches!(Gaussian::isotropic(vec![0.0], -1.0), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(Gaussian::isotropic(vec![f64::NAN], 1.0), Err(Error::NonFiniteInput { .. })));
-    assert!(matches!(Gaussian::diagonal(vec![0.0, 0.0], vec![1.0]), Err(Error::DimensionMismatch { .. })));
-    assert!(matches!(Gaussian::full(vec![0.0, 0.0], &[1.0, 2.0, 2.0, 1.0]), Err(Error::NotPositiveDefinite { .. })));
-    assert!(matches!(Gaussian::full(vec![0.0, 0.0], &[1.0, 0.5, 0.0, 1.0]), Err(Error::NotPositiveDefinite { .. })));
-    assert!(matches!(Gaussian::full(vec![0.0, 0.0], &[1.0, 0.0, 0.0]), Err(Error::DimensionMismatch { .. })));
-    assert!(matches!(GaussianMixture::<f64>::new(vec![], vec![], vec![]), Err(Error::ZeroCount { .. })));
-    assert!(matches!(GaussianMixture::new(vec![1.0, 0.0], vec![vec![0.0], vec![1.0]], vec![1.0, 1.0]), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(GaussianMixture::new(vec![1.0, 1.0], vec![vec![0.0], vec![1.0, 2.0]], vec![1.0, 1.0]), Err(Error::DimensionMismatch { .. })));
-    assert!(matches!(Rosenbrock::new(1.0, 0.0), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(Funnel::new(1, 3.0), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(DoubleWell::new(f64::NAN), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(Tempered::new(Gaussian::<f64>::standard(1).unwrap(), 0.0), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(FnScore::new(0, |_: &[f64], _: &mut [f64]| {}), Err(Error::ZeroDimension { .. })));
+    assert!(matches!(
+        Gaussian::<f64>::standard(0),
+        Err(Error::ZeroDimension { .. })
+    ));
+    assert!(matches!(
+        Gaussian::isotropic(vec![0.0], -1.0),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        Gaussian::isotropic(vec![f64::NAN], 1.0),
+        Err(Error::NonFiniteInput { .. })
+    ));
+    assert!(matches!(
+        Gaussian::diagonal(vec![0.0, 0.0], vec![1.0]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        Gaussian::full(vec![0.0, 0.0], &[1.0, 2.0, 2.0, 1.0]),
+        Err(Error::NotPositiveDefinite { .. })
+    ));
+    assert!(matches!(
+        Gaussian::full(vec![0.0, 0.0], &[1.0, 0.5, 0.0, 1.0]),
+        Err(Error::NotPositiveDefinite { .. })
+    ));
+    assert!(matches!(
+        Gaussian::full(vec![0.0, 0.0], &[1.0, 0.0, 0.0]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        GaussianMixture::<f64>::new(vec![], vec![], vec![]),
+        Err(Error::ZeroCount { .. })
+    ));
+    assert!(matches!(
+        GaussianMixture::new(vec![1.0, 0.0], vec![vec![0.0], vec![1.0]], vec![1.0, 1.0]),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        GaussianMixture::new(
+            vec![1.0, 1.0],
+            vec![vec![0.0], vec![1.0, 2.0]],
+            vec![1.0, 1.0]
+        ),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        Rosenbrock::new(1.0, 0.0),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        Funnel::new(1, 3.0),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        DoubleWell::new(f64::NAN),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        Tempered::new(Gaussian::<f64>::standard(1).unwrap(), 0.0),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        FnScore::new(0, |_: &[f64], _: &mut [f64]| {}),
+        Err(Error::ZeroDimension { .. })
+    ));
 }
 
 #[test]
 fn driver_validates_its_configuration() {
     let mala = Mala::new(Gaussian::<f64>::standard(2).unwrap(), 0.5).unwrap();
     let x0 = vec![vec![0.0, 0.0]];
-    assert!(matches!(Sampler::new(10).chains(0).run(&mala, &x0), Err(Error::ZeroCount { what: "chains" })));
-    assert!(matches!(Sampler::new(10).thin(0).run(&mala, &x0), Err(Error::ZeroCount { what: "thin" })));
-    assert!(matches!(Sampler::new(10).chains(3).run(&mala, &[vec![0.0, 0.0], vec![0.0, 0.0]]), Err(Error::InvalidConfig { .. })));
-    assert!(matches!(Sampler::new(10).run(&mala, &[vec![0.0]]), Err(Error::DimensionMismatch { .. })));
+    assert!(matches!(
+        Sampler::new(10).chains(0).run(&mala, &x0),
+        Err(Error::ZeroCount { what: "chains" })
+    ));
+    assert!(matches!(
+        Sampler::new(10).thin(0).run(&mala, &x0),
+        Err(Error::ZeroCount { what: "thin" })
+    ));
+    assert!(matches!(
+        Sampler::new(10)
+            .chains(3)
+            .run(&mala, &[vec![0.0, 0.0], vec![0.0, 0.0]]),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(matches!(
+        Sampler::new(10).run(&mala, &[vec![0.0]]),
+        Err(Error::DimensionMismatch { .. })
+    ));
     // Zero draws: empty but well-formed.
     let t = Sampler::new(0).chains(2).warmup(3).run(&mala, &x0).unwrap();
     assert_eq!(t.n_chains(), 2);
@@ -177,33 +282,79 @@ fn invalid_initial_states_are_rejected_before_sampling() {
     let g = Gaussian::<f64>::standard(2).unwrap();
     let mala = Mala::new(g.clone(), 0.5).unwrap();
     let ula = Ula::new(g, 0.5).unwrap();
-    let e = Sampler::new(5).chains(2).run(&mala, &[vec![0.0, 0.0], vec![f64::NAN, 0.0]]).unwrap_err();
-    assert!(matches!(e, Error::InvalidInitialState { chain: 1, .. }), "{e}");
-    assert!(matches!(ula.init(&[0.0, f64::INFINITY], 0), Err(Error::InvalidInitialState { .. })));
+    let e = Sampler::new(5)
+        .chains(2)
+        .run(&mala, &[vec![0.0, 0.0], vec![f64::NAN, 0.0]])
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidInitialState { chain: 1, .. }),
+        "{e}"
+    );
+    assert!(matches!(
+        ula.init(&[0.0, f64::INFINITY], 0),
+        Err(Error::InvalidInitialState { .. })
+    ));
     // Outside the support: log p = −∞ at x0.
-    let half = FnTarget::new(1, |x: &[f64]| if x[0] > 0.0 { -x[0] } else { f64::NEG_INFINITY }, |_: &[f64], g: &mut [f64]| g[0] = -1.0).unwrap();
+    let half = FnTarget::new(
+        1,
+        |x: &[f64]| if x[0] > 0.0 { -x[0] } else { f64::NEG_INFINITY },
+        |_: &[f64], g: &mut [f64]| g[0] = -1.0,
+    )
+    .unwrap();
     let m = Mala::new(half, 0.1).unwrap();
-    assert!(matches!(m.init(&[-1.0], 3), Err(Error::InvalidInitialState { chain: 3, .. })));
+    assert!(matches!(
+        m.init(&[-1.0], 3),
+        Err(Error::InvalidInitialState { chain: 3, .. })
+    ));
     // A non-finite score at x0.
-    let bad = FnTarget::new(1, |_: &[f64]| 0.0, |_: &[f64], g: &mut [f64]| g[0] = f64::NAN).unwrap();
-    assert!(matches!(Mala::new(bad, 0.1).unwrap().init(&[0.0], 0), Err(Error::InvalidInitialState { .. })));
+    let bad = FnTarget::new(
+        1,
+        |_: &[f64]| 0.0,
+        |_: &[f64], g: &mut [f64]| g[0] = f64::NAN,
+    )
+    .unwrap();
+    assert!(matches!(
+        Mala::new(bad, 0.1).unwrap().init(&[0.0], 0),
+        Err(Error::InvalidInitialState { .. })
+    ));
 }
 
 // ---------------------------------------------------------------- NaN handling (TESTING §5)
 
 /// A 1-D target N(0,1) whose log density (or score) is poisoned for x > `cut`.
-fn poisoned(cut: f64, lp_value: f64, poison_score: bool) -> impl LogDensity<Scalar = f64> + Score<Scalar = f64> + Sync {
+fn poisoned(
+    cut: f64,
+    lp_value: f64,
+    poison_score: bool,
+) -> impl LogDensity<Scalar = f64> + Score<Scalar = f64> + Sync {
     FnTarget::new(
         1,
-        move |x: &[f64]| if x[0] > cut && !poison_score { lp_value } else { -0.5 * x[0] * x[0] },
-        move |x: &[f64], g: &mut [f64]| g[0] = if x[0] > cut && poison_score { f64::NAN } else { -x[0] },
+        move |x: &[f64]| {
+            if x[0] > cut && !poison_score {
+                lp_value
+            } else {
+                -0.5 * x[0] * x[0]
+            }
+        },
+        move |x: &[f64], g: &mut [f64]| {
+            g[0] = if x[0] > cut && poison_score {
+                f64::NAN
+            } else {
+                -x[0]
+            }
+        },
     )
     .unwrap()
 }
 
 #[test]
 fn mala_rejects_non_finite_proposals_and_counts_divergences() {
-    for (lp, poison_score, divergent) in [(f64::NAN, false, true), (f64::INFINITY, false, true), (f64::NEG_INFINITY, false, false), (0.0, true, true)] {
+    for (lp, poison_score, divergent) in [
+        (f64::NAN, false, true),
+        (f64::INFINITY, false, true),
+        (f64::NEG_INFINITY, false, false),
+        (0.0, true, true),
+    ] {
         let mala = Mala::new(poisoned(0.5, lp, poison_score), 0.5).unwrap();
         let mut s = mala.init(&[0.0], 0).unwrap();
         let mut rng = stream(9, 0);
@@ -213,35 +364,63 @@ fn mala_rejects_non_finite_proposals_and_counts_divergences() {
             let info: StepInfo = mala.step(&mut s, &mut rng).unwrap();
             let x = s.position()[0];
             // Nothing non-finite ever becomes the state, and the cache matches the state.
-            assert!(x.is_finite() && x <= 0.5 && s.log_density().is_finite() && s.score()[0].is_finite());
+            assert!(
+                x.is_finite()
+                    && x <= 0.5
+                    && s.log_density().is_finite()
+                    && s.score()[0].is_finite()
+            );
             assert_eq!(s.score()[0], -x);
             if info.divergent {
                 n_div += 1;
                 assert!(!info.accepted);
                 assert_eq!(info.accept_prob, 0.0);
-                assert_eq!((s.position()[0], s.log_density(), s.score()[0]), before, "state changed on a divergent step");
+                assert_eq!(
+                    (s.position()[0], s.log_density(), s.score()[0]),
+                    before,
+                    "state changed on a divergent step"
+                );
             }
             if !info.accepted && info.accept_prob == 0.0 {
                 n_poison_prop += 1;
             }
         }
-        assert!(n_poison_prop > 100, "proposals beyond the cut should be common");
+        assert!(
+            n_poison_prop > 100,
+            "proposals beyond the cut should be common"
+        );
         if divergent {
-            assert_eq!(n_div, n_poison_prop, "lp = {lp}, poisoned score = {poison_score}");
+            assert_eq!(
+                n_div, n_poison_prop,
+                "lp = {lp}, poisoned score = {poison_score}"
+            );
         } else {
-            assert_eq!(n_div, 0, "−∞ is outside the support, a plain rejection, not a divergence");
+            assert_eq!(
+                n_div, 0,
+                "−∞ is outside the support, a plain rejection, not a divergence"
+            );
         }
     }
     // The divergence counter reaches the Trace.
     let mala = Mala::new(poisoned(0.5, f64::NAN, false), 0.5).unwrap();
-    let t = Sampler::new(500).chains(2).warmup(0).seed(1).run(&mala, &[vec![0.0]]).unwrap();
+    let t = Sampler::new(500)
+        .chains(2)
+        .warmup(0)
+        .seed(1)
+        .run(&mala, &[vec![0.0]])
+        .unwrap();
     assert!(t.total_divergences() > 50 && t.chains.iter().flatten().all(|x| x.is_finite()));
 }
 
 #[test]
 fn mala_with_huge_step_rejects_without_nan() {
     let mala = Mala::new(Gaussian::<f64>::standard(5).unwrap(), 1e6).unwrap();
-    let t = Sampler::new(200).chains(2).warmup(0).seed(2).run(&mala, &[vec![0.1; 5]]).unwrap();
+    let t = Sampler::new(200)
+        .chains(2)
+        .warmup(0)
+        .seed(2)
+        .run(&mala, &[vec![0.1; 5]])
+        .unwrap();
     assert!(t.acceptance() < 0.05, "acceptance {}", t.acceptance());
     assert!(t.chains.iter().flatten().all(|x| x.is_finite()));
 }
@@ -251,7 +430,12 @@ fn mala_with_huge_step_rejects_without_nan() {
 #[test]
 fn ula_divergence_is_an_error_naming_chain_and_step() {
     let ula = Ula::new(Gaussian::<f64>::standard(3).unwrap(), 3.0).unwrap();
-    let e = Sampler::new(10_000).chains(3).warmup(0).seed(3).run(&ula, &[vec![1.0; 3]]).unwrap_err();
+    let e = Sampler::new(10_000)
+        .chains(3)
+        .warmup(0)
+        .seed(3)
+        .run(&ula, &[vec![1.0; 3]])
+        .unwrap_err();
     match e {
         Error::NonFiniteState { chain, step, .. } => {
             assert_eq!(chain, 0, "the lowest failing chain is reported");
@@ -261,12 +445,20 @@ fn ula_divergence_is_an_error_naming_chain_and_step() {
         other => panic!("expected NonFiniteState, got {other}"),
     }
     // A score that returns NaN somewhere: the first NaN state is reported at once.
-    let s = FnScore::new(1, |x: &[f64], g: &mut [f64]| g[0] = if x[0] > 2.0 { f64::NAN } else { -x[0] }).unwrap();
+    let s = FnScore::new(1, |x: &[f64], g: &mut [f64]| {
+        g[0] = if x[0] > 2.0 { f64::NAN } else { -x[0] }
+    })
+    .unwrap();
     let ula = Ula::new(s, 0.5).unwrap();
     let mut st = ula.init(&[0.0], 7).unwrap();
     let mut rng = stream(1, 1);
-    let err = (0..100_000).find_map(|_| ula.step(&mut st, &mut rng).err()).expect("must hit x > 2");
-    assert!(matches!(err, Error::NonFiniteState { chain: 7, .. }), "{err}");
+    let err = (0..100_000)
+        .find_map(|_| ula.step(&mut st, &mut rng).err())
+        .expect("must hit x > 2");
+    assert!(
+        matches!(err, Error::NonFiniteState { chain: 7, .. }),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- adapters
@@ -281,9 +473,15 @@ fn closures_forwarding_and_fused_paths_agree() {
     assert_eq!(s_ref.to_vec(), g.score(&x));
     // &T, Box<T>, Arc<T> forward the fused hook.
     let mut s = [0.0; 2];
-    assert_eq!((&g).log_density_and_score(&x, &mut s), Some(lp_ref));
-    assert_eq!(Box::new(g.clone()).log_density_and_score(&x, &mut s), Some(lp_ref));
-    assert_eq!(Arc::new(g.clone()).log_density_and_score(&x, &mut s), Some(lp_ref));
+    assert_eq!(Score::log_density_and_score(&&g, &x, &mut s), Some(lp_ref));
+    assert_eq!(
+        Box::new(g.clone()).log_density_and_score(&x, &mut s),
+        Some(lp_ref)
+    );
+    assert_eq!(
+        Arc::new(g.clone()).log_density_and_score(&x, &mut s),
+        Some(lp_ref)
+    );
     // A fused closure.
     let f = FusedFnTarget::new(2, |x: &[f64], out: &mut [f64]| {
         out[0] = -x[0];
@@ -296,18 +494,36 @@ fn closures_forwarding_and_fused_paths_agree() {
     assert_eq!(s, [-0.9, 1.3]);
     // Samplers accept references, boxes and Arcs.
     let mala = Mala::new(&g, 0.3).unwrap();
-    let t1 = Sampler::new(50).chains(1).warmup(0).seed(4).run(&mala, &[x.to_vec()]).unwrap();
+    let t1 = Sampler::new(50)
+        .chains(1)
+        .warmup(0)
+        .seed(4)
+        .run(&mala, &[x.to_vec()])
+        .unwrap();
     let mala = Mala::new(Arc::new(g.clone()), 0.3).unwrap();
-    let t2 = Sampler::new(50).chains(1).warmup(0).seed(4).run(&mala, &[x.to_vec()]).unwrap();
+    let t2 = Sampler::new(50)
+        .chains(1)
+        .warmup(0)
+        .seed(4)
+        .run(&mala, &[x.to_vec()])
+        .unwrap();
     assert_eq!(t1.chains, t2.chains);
 }
 
 #[test]
 fn check_score_catches_a_wrong_score() {
-    let wrong = FnTarget::new(1, |x: &[f64]| -0.5 * x[0] * x[0], |x: &[f64], g: &mut [f64]| g[0] = x[0]).unwrap();
+    let wrong = FnTarget::new(
+        1,
+        |x: &[f64]| -0.5 * x[0] * x[0],
+        |x: &[f64], g: &mut [f64]| g[0] = x[0],
+    )
+    .unwrap();
     let r = check_score(&wrong, &[0.8]).unwrap();
     assert!(!r.passed(1e-3) && r.max_rel_error > 1.0);
-    assert!(matches!(check_score(&wrong, &[0.0, 1.0]), Err(Error::DimensionMismatch { .. })));
+    assert!(matches!(
+        check_score(&wrong, &[0.0, 1.0]),
+        Err(Error::DimensionMismatch { .. })
+    ));
 }
 
 // ---------------------------------------------------------------- T16: reproducibility
@@ -349,16 +565,28 @@ fn t16_golden_first_draws() {
     let mut r = stream(2024, 0);
     let raw: [u64; 3] = [r.next_u64(), r.next_u64(), r.next_u64()];
     let ula = Ula::new(Gaussian::<f64>::standard(1).unwrap(), 0.5).unwrap();
-    let t = Sampler::new(4).chains(2).warmup(0).seed(2024).run(&ula, &[vec![0.0]]).unwrap();
+    let t = Sampler::new(4)
+        .chains(2)
+        .warmup(0)
+        .seed(2024)
+        .run(&ula, &[vec![0.0]])
+        .unwrap();
     let got: Vec<f64> = t.chains.iter().flatten().copied().collect();
     let golden_raw: [u64; 3] = GOLDEN_RAW;
     let golden: [f64; 8] = GOLDEN_DRAWS;
     assert_eq!(raw, golden_raw);
     for (g, v) in golden.iter().zip(&got) {
-        assert!((g - v).abs() <= 1e-14 * g.abs().max(1e-300), "{v} vs golden {g}");
+        assert!(
+            (g - v).abs() <= 1e-14 * g.abs().max(1e-300),
+            "{v} vs golden {g}"
+        );
     }
 }
-const GOLDEN_RAW: [u64; 3] = [6086538933925362690, 5015603234657297953, 11046912790233635329];
+const GOLDEN_RAW: [u64; 3] = [
+    6086538933925362690,
+    5015603234657297953,
+    11046912790233635329,
+];
 const GOLDEN_DRAWS: [f64; 8] = [
     -1.1730861885336796,
     -1.6726916135990102,
@@ -378,7 +606,12 @@ const GOLDEN_DRAWS: [f64; 8] = [
 fn t16_chain_streams_are_uncorrelated() {
     let ula = Ula::new(Gaussian::<f64>::standard(1).unwrap(), 0.5).unwrap();
     let c = 20_000;
-    let t = Sampler::new(1).chains(c).warmup(0).seed(5).run(&ula, &[vec![0.0]]).unwrap();
+    let t = Sampler::new(1)
+        .chains(c)
+        .warmup(0)
+        .seed(5)
+        .run(&ula, &[vec![0.0]])
+        .unwrap();
     let x: Vec<f64> = t.chains.iter().map(|ch| ch[0]).collect();
     let m = x.iter().sum::<f64>() / c as f64;
     let v = x.iter().map(|a| (a - m) * (a - m)).sum::<f64>();
@@ -386,7 +619,12 @@ fn t16_chain_streams_are_uncorrelated() {
     let corr = cov / v;
     assert!(corr.abs() < 4.753 / (c as f64).sqrt(), "corr = {corr}");
     // And seed s + 1 is not seed s shifted by one chain.
-    let t2 = Sampler::new(1).chains(2).warmup(0).seed(6).run(&ula, &[vec![0.0]]).unwrap();
+    let t2 = Sampler::new(1)
+        .chains(2)
+        .warmup(0)
+        .seed(6)
+        .run(&ula, &[vec![0.0]])
+        .unwrap();
     assert_ne!(t2.chains[0][0], x[1]);
 }
 
@@ -403,7 +641,12 @@ fn observer_sees_every_step() {
     }
     let obs = Count(AtomicUsize::new(0), AtomicUsize::new(0));
     let mala = Mala::new(Gaussian::<f64>::standard(1).unwrap(), 0.5).unwrap();
-    Sampler::new(10).chains(3).warmup(5).thin(3).run_with(&mala, &[vec![0.0]], &NoAdaptation, &obs).unwrap();
+    Sampler::new(10)
+        .chains(3)
+        .warmup(5)
+        .thin(3)
+        .run_with(&mala, &[vec![0.0]], &NoAdaptation, &obs)
+        .unwrap();
     assert_eq!(obs.0.load(Ordering::Relaxed), 15);
     assert_eq!(obs.1.load(Ordering::Relaxed), 90);
 }

@@ -70,7 +70,12 @@ fn t1_ula_stationary_moments() {
             .chains(chains)
             .warmup(0)
             .seed(1000 + k as u64)
-            .run_from(&ula, |_, rng| vec![m + vh.sqrt() * f64::standard_normal(rng)], &langevin::run::NoAdaptation, &())
+            .run_from(
+                &ula,
+                |_, rng| vec![m + vh.sqrt() * f64::standard_normal(rng)],
+                &langevin::run::NoAdaptation,
+                &(),
+            )
             .unwrap();
         let n = (chains * per_chain) as f64;
         let ys: Vec<f64> = trace.chains.iter().flatten().map(|x| x - m).collect();
@@ -81,10 +86,16 @@ fn t1_ula_stationary_moments() {
         let z1 = ybar / (vh * tau1 / n).sqrt();
         let z2 = (y2bar - vh) / (2.0 * vh * vh * tau2 / n).sqrt();
         assert!(z1.abs() < z, "h/s²={ratio}: mean z = {z1}");
-        assert!(z2.abs() < z, "h/s²={ratio}: E[y²] = {y2bar} vs v_h = {vh}, z = {z2}");
+        assert!(
+            z2.abs() < z,
+            "h/s²={ratio}: E[y²] = {y2bar} vs v_h = {vh}, z = {z2}"
+        );
         // Power: the most subtle bug above (an MH step giving v = s²) is ≥ 7.84 SE away.
         let se2 = (2.0 * vh * vh * tau2 / n).sqrt();
-        assert!((vh - s2) / se2 > z + 3.09, "test too weak at h/s² = {ratio}");
+        assert!(
+            (vh - s2) / se2 > z + 3.09,
+            "test too weak at h/s² = {ratio}"
+        );
     }
 }
 
@@ -106,7 +117,12 @@ fn t2_ula_transient_moments() {
     let z = z_crit(ALPHA / 6.0);
     let ula = Ula::new(Gaussian::isotropic(vec![m], s2).unwrap(), h).unwrap();
     for (i, &k) in [1usize, 5, 50].iter().enumerate() {
-        let trace = Sampler::new(1).chains(c).warmup(k - 1).seed(77 + i as u64).run(&ula, &[vec![x0]]).unwrap();
+        let trace = Sampler::new(1)
+            .chains(c)
+            .warmup(k - 1)
+            .seed(77 + i as u64)
+            .run(&ula, &[vec![x0]])
+            .unwrap();
         let xs: Vec<f64> = trace.chains.iter().map(|ch| ch[0]).collect();
         let (mean, var) = mean_var(&xs);
         let em = m + a.powi(k as i32) * (x0 - m);
@@ -120,7 +136,12 @@ fn t2_ula_transient_moments() {
 
 /// Runs K MALA steps from `x0` and returns the final state (manual loop: the test controls
 /// every stream).
-fn mala_k_steps<P: LogDensity + Score + Sync>(mala: &Mala<P>, x0: &[P::Scalar], k: usize, rng: &mut langevin::rng::ChainRng) -> MalaState<P::Scalar> {
+fn mala_k_steps<P: LogDensity + Score + Sync>(
+    mala: &Mala<P>,
+    x0: &[P::Scalar],
+    k: usize,
+    rng: &mut langevin::rng::ChainRng,
+) -> MalaState<P::Scalar> {
     let mut s = mala.init(x0, 0).unwrap();
     for _ in 0..k {
         mala.step(&mut s, rng).unwrap();
@@ -135,7 +156,14 @@ struct Invariance {
     movement: f64,
 }
 
-fn mala_invariance(target: &Gaussian<f64>, cooled: Option<&Gaussian<f64>>, h: f64, k: usize, c: usize, seed: u64) -> Invariance {
+fn mala_invariance(
+    target: &Gaussian<f64>,
+    cooled: Option<&Gaussian<f64>>,
+    h: f64,
+    k: usize,
+    c: usize,
+    seed: u64,
+) -> Invariance {
     // Start from the target's exact law; run MALA on `cooled` (or the target) for K steps.
     let d = target.dim();
     let run_on = cooled.unwrap_or(target);
@@ -163,7 +191,11 @@ fn mala_invariance(target: &Gaussian<f64>, cooled: Option<&Gaussian<f64>>, h: f6
         var_z.push((v - sd * sd) / (sd * sd * (2.0 / (c as f64 - 1.0)).sqrt()));
         ks.push(ks_statistic(&mut finals[j], |x| n01.cdf(x)));
     }
-    Invariance { ks, var_z, movement: moved / c as f64 }
+    Invariance {
+        ks,
+        var_z,
+        movement: moved / c as f64,
+    }
 }
 
 /// T4 — MALA K-step invariance (K = 20 ≥ 10) from exact draws, with movement check and
@@ -186,7 +218,12 @@ fn t4_mala_k_step_invariance() {
     let g1 = Gaussian::standard(1).unwrap();
     let zc = z_crit(ALPHA / 4.0);
     let r = mala_invariance(&g1, None, 1.0, k, c, 4);
-    assert!(r.ks[0] < dkw_eps(c, ALPHA / 4.0), "KS {} ≥ {}", r.ks[0], dkw_eps(c, ALPHA / 4.0));
+    assert!(
+        r.ks[0] < dkw_eps(c, ALPHA / 4.0),
+        "KS {} ≥ {}",
+        r.ks[0],
+        dkw_eps(c, ALPHA / 4.0)
+    );
     assert!(r.var_z[0].abs() < zc, "variance z = {}", r.var_z[0]);
     assert!(r.movement > 0.5, "chains did not move: {}", r.movement);
 
@@ -195,8 +232,16 @@ fn t4_mala_k_step_invariance() {
     let zc2 = z_crit(ALPHA / 8.0);
     let r2 = mala_invariance(&g2, None, 0.25, k, c, 5);
     for j in 0..2 {
-        assert!(r2.ks[j] < dkw_eps(c, ALPHA / 8.0), "coord {j}: KS {}", r2.ks[j]);
-        assert!(r2.var_z[j].abs() < zc2, "coord {j}: variance z = {}", r2.var_z[j]);
+        assert!(
+            r2.ks[j] < dkw_eps(c, ALPHA / 8.0),
+            "coord {j}: KS {}",
+            r2.ks[j]
+        );
+        assert!(
+            r2.var_z[j].abs() < zc2,
+            "coord {j}: variance z = {}",
+            r2.var_z[j]
+        );
     }
     assert!(r2.movement > 0.3, "chains did not move: {}", r2.movement);
 
@@ -204,7 +249,11 @@ fn t4_mala_k_step_invariance() {
     let cooled = Gaussian::isotropic(vec![0.0], 1.0 / 1.1).unwrap();
     let p = mala_invariance(&g1, Some(&cooled), 1.0, k, c, 6);
     let fails = p.ks[0] >= dkw_eps(c, ALPHA / 4.0) || p.var_z[0].abs() >= zc;
-    assert!(fails, "cooled target not detected: KS {}, var z {}", p.ks[0], p.var_z[0]);
+    assert!(
+        fails,
+        "cooled target not detected: KS {}, var z {}",
+        p.ks[0], p.var_z[0]
+    );
 }
 
 /// T5 — deterministic MALA log-acceptance identities (no randomness in the statistic).
@@ -229,7 +278,9 @@ fn t5_mala_log_acceptance_identities() {
     let mut cov = vec![0.0; d * d];
     for i in 0..d {
         for j in 0..d {
-            cov[i * d + j] = 0.3f64.powi((i as i32 - j as i32).abs()) * (1.0 + 0.1 * i as f64).sqrt() * (1.0 + 0.1 * j as f64).sqrt();
+            cov[i * d + j] = 0.3f64.powi((i as i32 - j as i32).abs())
+                * (1.0 + 0.1 * i as f64).sqrt()
+                * (1.0 + 0.1 * j as f64).sqrt();
         }
     }
     let mean: Vec<f64> = (0..d).map(|i| 0.1 * i as f64).collect();
@@ -238,13 +289,32 @@ fn t5_mala_log_acceptance_identities() {
     let mut rng = stream(5, 0);
     for _ in 0..200 {
         let h = 0.01 + rng.random::<f64>();
-        let x: Vec<f64> = (0..d).map(|_| 2.0 * f64::standard_normal(&mut rng)).collect();
-        let y: Vec<f64> = (0..d).map(|_| 2.0 * f64::standard_normal(&mut rng)).collect();
+        let x: Vec<f64> = (0..d)
+            .map(|_| 2.0 * f64::standard_normal(&mut rng))
+            .collect();
+        let y: Vec<f64> = (0..d)
+            .map(|_| 2.0 * f64::standard_normal(&mut rng))
+            .collect();
         // Independent transcription: log p via the precision, gradients −P(x − m).
-        let grad = |z: &[f64]| -> Vec<f64> { (0..d).map(|i| -(0..d).map(|j| p[i * d + j] * (z[j] - mean[j])).sum::<f64>()).collect() };
-        let quad = |z: &[f64]| -> f64 { -0.5 * (0..d).map(|i| (z[i] - mean[i]) * (0..d).map(|j| p[i * d + j] * (z[j] - mean[j])).sum::<f64>()).sum::<f64>() };
+        let grad = |z: &[f64]| -> Vec<f64> {
+            (0..d)
+                .map(|i| -(0..d).map(|j| p[i * d + j] * (z[j] - mean[j])).sum::<f64>())
+                .collect()
+        };
+        let quad = |z: &[f64]| -> f64 {
+            -0.5 * (0..d)
+                .map(|i| {
+                    (z[i] - mean[i]) * (0..d).map(|j| p[i * d + j] * (z[j] - mean[j])).sum::<f64>()
+                })
+                .sum::<f64>()
+        };
         let (g_x, g_y) = (grad(&x), grad(&y));
-        let log_q = |to: &[f64], from: &[f64], g_from: &[f64]| -> f64 { -(0..d).map(|i| (to[i] - from[i] - h * g_from[i]).powi(2)).sum::<f64>() / (4.0 * h) };
+        let log_q = |to: &[f64], from: &[f64], g_from: &[f64]| -> f64 {
+            -(0..d)
+                .map(|i| (to[i] - from[i] - h * g_from[i]).powi(2))
+                .sum::<f64>()
+                / (4.0 * h)
+        };
         let expected = quad(&y) - quad(&x) + log_q(&x, &y, &g_y) - log_q(&y, &x, &g_x);
         let (mut sx, mut sy) = (vec![0.0; d], vec![0.0; d]);
         let lx = langevin::density::log_density_and_score(&g, &x, &mut sx);
@@ -252,8 +322,14 @@ fn t5_mala_log_acceptance_identities() {
         let fwd = langevin::mcmc::mala_log_acceptance(&x, lx, &sx, &y, ly, &sy, h);
         let bwd = langevin::mcmc::mala_log_acceptance(&y, ly, &sy, &x, lx, &sx, h);
         let scale = expected.abs().max(1.0);
-        assert!((fwd - expected).abs() < 1e-12 * scale, "{fwd} vs {expected}");
-        assert!((fwd + bwd).abs() < 1e-12 * scale, "antisymmetry: {fwd} + {bwd}");
+        assert!(
+            (fwd - expected).abs() < 1e-12 * scale,
+            "{fwd} vs {expected}"
+        );
+        assert!(
+            (fwd + bwd).abs() < 1e-12 * scale,
+            "antisymmetry: {fwd} + {bwd}"
+        );
     }
 }
 
@@ -296,7 +372,10 @@ fn t7_mala_acceptance_oracles() {
     ];
     for (k, &(d, h, exact, n)) in cases.iter().enumerate() {
         let (m, se) = stationary_acceptance(d, h, n, 700 + k as u64);
-        assert!(((m - exact) / se).abs() < z, "d={d} h={h}: {m} ± {se} vs exact {exact}");
+        assert!(
+            ((m - exact) / se).abs() < z,
+            "d={d} h={h}: {m} ± {se} vs exact {exact}"
+        );
     }
 }
 
@@ -314,7 +393,12 @@ fn t14_tempered_ula_variance() {
         .chains(4)
         .warmup(0)
         .seed(14)
-        .run_from(&ula, |_, rng| vec![v.sqrt() * f64::standard_normal(rng)], &langevin::run::NoAdaptation, &())
+        .run_from(
+            &ula,
+            |_, rng| vec![v.sqrt() * f64::standard_normal(rng)],
+            &langevin::run::NoAdaptation,
+            &(),
+        )
         .unwrap();
     let n = 1_000_000.0;
     let m2 = trace.chains.iter().flatten().map(|x| x * x).sum::<f64>() / n;
@@ -334,17 +418,43 @@ fn f32_ula_and_mala_run_and_are_right() {
     let z = z_crit(ALPHA / 2.0);
     let n = 1_000_000.0;
     let ula = Ula::new(g.clone(), 0.5f32).unwrap();
-    let t = Sampler::new(250_000).chains(4).warmup(100).seed(32).run(&ula, &[vec![0.0f32]]).unwrap();
-    let m2 = t.chains.iter().flatten().map(|&x| (x as f64).powi(2)).sum::<f64>() / n;
+    let t = Sampler::new(250_000)
+        .chains(4)
+        .warmup(100)
+        .seed(32)
+        .run(&ula, &[vec![0.0f32]])
+        .unwrap();
+    let m2 = t
+        .chains
+        .iter()
+        .flatten()
+        .map(|&x| (x as f64).powi(2))
+        .sum::<f64>()
+        / n;
     let (a, v): (f64, f64) = (0.5, 4.0 / 3.0);
     let tau2 = (1.0 + a * a) / (1.0 - a * a);
     let zu = (m2 - v) / (2.0 * v * v * tau2 / n).sqrt();
     assert!(zu.abs() < z, "f32 ULA E[x²] = {m2} vs 4/3, z = {zu}");
 
     let mala = Mala::new(g, 1.0f32).unwrap();
-    let t = Sampler::new(250_000).chains(4).warmup(100).seed(33).run(&mala, &[vec![0.0f32]]).unwrap();
-    let m2 = t.chains.iter().flatten().map(|&x| (x as f64).powi(2)).sum::<f64>() / n;
+    let t = Sampler::new(250_000)
+        .chains(4)
+        .warmup(100)
+        .seed(33)
+        .run(&mala, &[vec![0.0f32]])
+        .unwrap();
+    let m2 = t
+        .chains
+        .iter()
+        .flatten()
+        .map(|&x| (x as f64).powi(2))
+        .sum::<f64>()
+        / n;
     let zm = (m2 - 1.0) / (2.0 * 10.0 / n).sqrt();
     assert!(zm.abs() < z, "f32 MALA E[x²] = {m2} vs 1, z = {zm}");
-    assert!((t.mean_accept_prob() - 0.7837).abs() < 0.01, "f32 MALA acceptance {}", t.mean_accept_prob());
+    assert!(
+        (t.mean_accept_prob() - 0.7837).abs() < 0.01,
+        "f32 MALA acceptance {}",
+        t.mean_accept_prob()
+    );
 }
