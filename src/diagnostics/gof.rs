@@ -1,0 +1,1 @@
+//! Goodness-of-fit tests (placeholder).
