@@ -51,6 +51,7 @@ pub use gof::{
 };
 pub use mcse::{mcse_mean, mcse_quantile, mcse_sd};
 pub use rhat::{rhat_rank, rhat_split};
+pub use stein::{ImqKernel, KsdEstimate, KsdTestResult, ksd, ksd_test};
 pub use summary::{Summary, SummaryTable, summarize};
 pub use transform::{inverse_normal_cdf, quantile, rank_normalize, split_chains};
 
