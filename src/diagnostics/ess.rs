@@ -254,8 +254,8 @@ mod tests {
         // Minimal sizes must give finite answers.
         for n in 4..12 {
             let x: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64).collect();
-            assert!(ess_bulk(&[x.clone()]).unwrap().is_finite());
-            assert!(ess_tail(&[x.clone()]).unwrap().is_finite());
+            assert!(ess_bulk(std::slice::from_ref(&x)).unwrap().is_finite());
+            assert!(ess_tail(std::slice::from_ref(&x)).unwrap().is_finite());
             assert!(ess_mean(&[x]).unwrap().is_finite());
         }
     }

@@ -287,7 +287,7 @@ fn mat_power(a: &[f64], m: usize, n: usize) -> (Vec<f64>, i32) {
     let (v, ev) = mat_power(a, m, n / 2);
     let b = mat_mul(&v, &v, m);
     let eb = 2 * ev;
-    let (mut v, mut ev) = if n % 2 == 0 {
+    let (mut v, mut ev) = if n.is_multiple_of(2) {
         (b, eb)
     } else {
         (mat_mul(a, &b, m), eb)
@@ -566,7 +566,7 @@ pub(crate) fn check_points(what: &'static str, x: &[f64], d: usize) -> Result<us
     if d == 0 {
         return Err(invalid("d", "dimension must be at least 1"));
     }
-    if x.is_empty() || x.len() % d != 0 {
+    if x.is_empty() || !x.len().is_multiple_of(d) {
         return Err(invalid(
             what,
             format!(

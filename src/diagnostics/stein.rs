@@ -299,7 +299,7 @@ pub fn ksd_test<R: Rng + ?Sized>(
     for _ in 0..bootstrap {
         let mut bits = 0u64;
         for (i, e) in eps.iter_mut().enumerate() {
-            if i % 64 == 0 {
+            if i.is_multiple_of(64) {
                 bits = rng.next_u64();
             }
             *e = if bits & 1 == 1 { 1.0 } else { -1.0 };

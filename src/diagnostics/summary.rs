@@ -194,8 +194,8 @@ mod tests {
     fn table_is_aligned() {
         let a: Vec<f64> = (0..50).map(|i| ((i * 37) % 101) as f64 * 1e-6).collect();
         let b: Vec<f64> = (0..50).map(|i| ((i * 53) % 103) as f64 * 1e7).collect();
-        let pa = vec![a.clone(), a.clone()];
-        let pb = vec![b];
+        let pa = [a.clone(), a];
+        let pb = [b];
         let t = summarize(&[&pa[..], &pb[..]], &["alpha", "a_longer_name"]).unwrap();
         let s = t.to_string();
         let lines: Vec<&str> = s.lines().collect();

@@ -301,7 +301,7 @@ pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);
     let n = s.len();
-    if n % 2 == 1 {
+    if !n.is_multiple_of(2) {
         s[n / 2]
     } else {
         (s[n / 2 - 1] + s[n / 2]) / 2.0
