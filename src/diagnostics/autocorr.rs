@@ -1,6 +1,6 @@
 //! Autocovariance and autocorrelation of a single chain via a radix-2 FFT.
 
-use super::{DiagnosticsError, Result, check_finite, invalid, mean};
+use super::{DiagnosticsError, Result, check_finite, finite, invalid, mean};
 
 /// Minimal complex number for the FFT.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -119,7 +119,11 @@ pub fn autocovariance(chain: &[f64]) -> Result<Vec<f64>> {
         return Err(invalid("chain", "must contain at least one draw"));
     }
     check_finite("chain", chain)?;
-    Ok(autocov_unchecked(chain))
+    let g = autocov_unchecked(chain);
+    for &v in &g {
+        finite("autocovariance", v)?;
+    }
+    Ok(g)
 }
 
 /// Autocorrelation of one chain at every lag `0 … n−1`:

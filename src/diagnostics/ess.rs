@@ -30,7 +30,7 @@
 
 use super::autocorr::autocov_unchecked;
 use super::transform::{check_prob, quantile_sorted_mquantiles, split_matrix, z_scale};
-use super::{Result, mean, to_matrix, var};
+use super::{Result, finite, mean, to_matrix, var};
 
 /// ArviZ `_ess` on an already validated matrix (no splitting).
 pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
@@ -96,6 +96,11 @@ pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
         tau_hat += rho_hat_t[upto];
     }
     let tau_hat = tau_hat.max(1.0 / size.log10());
+    if rho_hat_t.iter().any(|r| r.is_nan()) {
+        // As ArviZ: NaN autocorrelations (overflow) poison the estimate;
+        // public wrappers turn this into `DiagnosticsError::Overflow`.
+        return f64::NAN;
+    }
     size / tau_hat
 }
 
@@ -142,7 +147,7 @@ pub(crate) fn ess_tail_m(m: &[Vec<f64>]) -> f64 {
 /// assert!(ess > 50.0);
 /// ```
 pub fn ess_bulk<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    Ok(ess_bulk_m(&to_matrix(chains, 1, 4)?))
+    finite("ESS", ess_bulk_m(&to_matrix(chains, 1, 4)?))
 }
 
 /// Tail ESS: the minimum of the ESSs of the indicators `x ≤ Q(0.05)` and
@@ -156,7 +161,7 @@ pub fn ess_bulk<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
 /// # Errors
 /// Too few draws (one chain of four), unequal lengths or non-finite draws.
 pub fn ess_tail<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    Ok(ess_tail_m(&to_matrix(chains, 1, 4)?))
+    finite("ESS", ess_tail_m(&to_matrix(chains, 1, 4)?))
 }
 
 /// Quantile ESS: ESS of the split indicator `1{x ≤ Q(prob)}` (ArviZ
@@ -166,7 +171,7 @@ pub fn ess_tail<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
 /// `prob` not in `(0, 1)`, too few draws, unequal lengths or non-finite draws.
 pub fn ess_quantile<C: AsRef<[f64]>>(chains: &[C], prob: f64) -> Result<f64> {
     check_prob("prob", prob)?;
-    Ok(ess_quantile_m(&to_matrix(chains, 1, 4)?, prob))
+    finite("ESS", ess_quantile_m(&to_matrix(chains, 1, 4)?, prob))
 }
 
 /// Basic ESS for the mean: the ESS estimator on split chains, without rank
@@ -187,7 +192,7 @@ pub fn ess_quantile<C: AsRef<[f64]>>(chains: &[C], prob: f64) -> Result<f64> {
 /// assert!(ess_mean(&[x]).unwrap() < 40.0);
 /// ```
 pub fn ess_mean<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    Ok(ess_raw(&split_matrix(&to_matrix(chains, 1, 4)?)))
+    finite("ESS", ess_raw(&split_matrix(&to_matrix(chains, 1, 4)?)))
 }
 
 /// ESS for the standard deviation (ArviZ `ess(method="sd")`): the ESS of
@@ -206,7 +211,7 @@ pub fn ess_sd<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
         .iter()
         .map(|c| c.iter().map(|v| (v - mu) * (v - mu)).collect())
         .collect();
-    Ok(ess_raw(&split_matrix(&sq)))
+    finite("ESS", ess_raw(&split_matrix(&sq)))
 }
 
 #[cfg(test)]
@@ -251,6 +256,14 @@ mod tests {
         assert!(ess_bulk(&[vec![1.0, 2.0, 3.0, 4.0], vec![1.0]]).is_err());
         assert!(ess_tail(&[vec![1.0, 2.0, f64::NAN, 4.0]]).is_err());
         assert!(ess_quantile(&[vec![1.0, 2.0, 3.0, 4.0]], 1.0).is_err());
+        // Finite but huge draws overflow: an error, never NaN.
+        let huge = vec![vec![1e300, -1e300, 3e299, -2e300, 5e299, 1e300]];
+        assert!(matches!(
+            ess_mean(&huge),
+            Err(crate::diagnostics::DiagnosticsError::Overflow { .. })
+        ));
+        assert!(crate::diagnostics::Summary::new("h", &huge).is_err());
+        assert!(ess_bulk(&huge).unwrap().is_finite()); // rank based: fine
         // Minimal sizes must give finite answers.
         for n in 4..12 {
             let x: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64).collect();

@@ -38,7 +38,7 @@ use rand::{Rng, RngExt};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::ess::ess_bulk_m;
-use super::{Result, check_finite, invalid};
+use super::{Result, check_finite, finite, invalid};
 
 /// How a Kolmogorov–Smirnov p-value was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -625,7 +625,10 @@ pub fn energy_distance(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
         2.0 * s
     };
     let (nf, mf) = (n as f64, m as f64);
-    Ok(2.0 * sxy / (nf * mf) - within(x, n) / (nf * nf) - within(y, m) / (mf * mf))
+    finite(
+        "energy distance",
+        2.0 * sxy / (nf * mf) - within(x, n) / (nf * nf) - within(y, m) / (mf * mf),
+    )
 }
 
 /// Two-sample energy test (Székely & Rizzo 2013) of equal distributions with
@@ -695,7 +698,7 @@ pub fn energy_test<R: Rng + ?Sized>(
         2.0 * sxy / (nf * mf) - sxx / (nf * nf) - syy / (mf * mf)
     };
     let mut idx: Vec<usize> = (0..big_n).collect();
-    let e0 = energy_of(&idx);
+    let e0 = finite("energy distance", energy_of(&idx))?;
     let t0 = scale * e0;
     let mut exceed = 0usize;
     for _ in 0..permutations {

@@ -7,7 +7,7 @@ use statrs::distribution::{Beta, ContinuousCDF};
 
 use super::ess::{ess_quantile_m, ess_raw};
 use super::transform::{check_prob, split_matrix};
-use super::{DiagnosticsError, Result, invalid, mean, to_matrix, var};
+use super::{DiagnosticsError, Result, finite, invalid, mean, to_matrix, var};
 
 /// MCSE of the posterior mean (ArviZ `mcse(method="mean")`):
 ///
@@ -27,7 +27,7 @@ use super::{DiagnosticsError, Result, invalid, mean, to_matrix, var};
 /// assert!(se > 0.005 && se < 0.05);
 /// ```
 pub fn mcse_mean<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    Ok(mcse_mean_m(&to_matrix(chains, 1, 4)?))
+    finite("MCSE of the mean", mcse_mean_m(&to_matrix(chains, 1, 4)?))
 }
 
 pub(crate) fn mcse_mean_m(m: &[Vec<f64>]) -> f64 {
@@ -50,7 +50,7 @@ pub(crate) fn mcse_mean_m(m: &[Vec<f64>]) -> f64 {
 /// Fewer than one chain of 4 draws, unequal lengths, non-finite draws, or
 /// constant draws.
 pub fn mcse_sd<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    mcse_sd_m(&to_matrix(chains, 1, 4)?)
+    finite("MCSE of the sd", mcse_sd_m(&to_matrix(chains, 1, 4)?)?)
 }
 
 pub(crate) fn mcse_sd_m(m: &[Vec<f64>]) -> Result<f64> {
@@ -95,7 +95,10 @@ pub(crate) fn mcse_sd_m(m: &[Vec<f64>]) -> Result<f64> {
 /// or non-finite draws.
 pub fn mcse_quantile<C: AsRef<[f64]>>(chains: &[C], prob: f64) -> Result<f64> {
     check_prob("prob", prob)?;
-    mcse_quantile_m(&to_matrix(chains, 1, 4)?, prob)
+    finite(
+        "MCSE of the quantile",
+        mcse_quantile_m(&to_matrix(chains, 1, 4)?, prob)?,
+    )
 }
 
 pub(crate) fn mcse_quantile_m(m: &[Vec<f64>], prob: f64) -> Result<f64> {

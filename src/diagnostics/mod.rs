@@ -119,6 +119,14 @@ pub enum DiagnosticsError {
         /// What is wrong and what is expected.
         reason: String,
     },
+    /// Finite input whose result overflowed (values too large in magnitude).
+    #[error(
+        "{what} overflowed to a non-finite value; rescale the input (e.g. standardise it) and retry"
+    )]
+    Overflow {
+        /// Name of the quantity.
+        what: &'static str,
+    },
     /// All draws are identical, so the diagnostic is undefined.
     #[error(
         "{what} is undefined because all draws are identical (zero variance); check that the sampler moves"
@@ -175,6 +183,15 @@ pub(crate) fn check_finite(what: &'static str, xs: &[f64]) -> Result<()> {
     match xs.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         Some((index, &value)) => Err(DiagnosticsError::NonFinite { what, index, value }),
         None => Ok(()),
+    }
+}
+
+/// Passes a finite result through, or reports an overflow.
+pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(DiagnosticsError::Overflow { what })
     }
 }
 

@@ -14,7 +14,7 @@
 //! *Bayesian Analysis* 16(2), 667–718, eqs. 3–4 and §4.2.
 
 use super::transform::{median, split_matrix, z_scale};
-use super::{DiagnosticsError, Result, mean, to_matrix, var};
+use super::{DiagnosticsError, Result, finite, mean, to_matrix, var};
 
 /// ArviZ `_rhat` (no splitting) on a validated matrix; `None` if `W = 0`.
 pub(crate) fn rhat_raw(m: &[Vec<f64>]) -> Option<f64> {
@@ -86,7 +86,8 @@ pub fn rhat_rank<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
 /// constant chains.
 pub fn rhat_split<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
     let m = to_matrix(chains, 2, 4)?;
-    rhat_raw(&split_matrix(&m)).ok_or(DiagnosticsError::ZeroVariance { what: "R-hat" })
+    let r = rhat_raw(&split_matrix(&m)).ok_or(DiagnosticsError::ZeroVariance { what: "R-hat" })?;
+    finite("R-hat", r)
 }
 
 #[cfg(test)]

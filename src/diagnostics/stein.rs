@@ -40,7 +40,7 @@ use rand::Rng;
 
 use super::gof::check_points;
 use super::transform::quantile_sorted_numpy;
-use super::{Result, invalid};
+use super::{Result, finite, invalid};
 
 /// Inverse multiquadric kernel `k(x, y) = (c² + ‖x − y‖²)^β`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -225,8 +225,8 @@ pub fn ksd(samples: &[f64], scores: &[f64], d: usize, kernel: &ImqKernel) -> Res
     }
     let nf = n as f64;
     Ok(KsdEstimate {
-        u_statistic: off / (nf * (nf - 1.0)),
-        v_statistic: (off + diag) / (nf * nf),
+        u_statistic: finite("KSD", off / (nf * (nf - 1.0)))?,
+        v_statistic: finite("KSD", (off + diag) / (nf * nf))?,
     })
 }
 
@@ -292,7 +292,7 @@ pub fn ksd_test<R: Rng + ?Sized>(
     }
     let nf = n as f64;
     let norm = nf * (nf - 1.0);
-    let stat = off / norm;
+    let stat = finite("KSD", off / norm)?;
     let mut eps = vec![0.0; n];
     let mut reps = Vec::with_capacity(bootstrap);
     let mut exceed = 0usize;

@@ -6,7 +6,7 @@ use super::ess::{ess_bulk_m, ess_tail_m};
 use super::mcse::{mcse_mean_m, mcse_sd_m};
 use super::rhat::rhat_rank_m;
 use super::transform::quantile_sorted_numpy;
-use super::{Result, invalid, mean, to_matrix, var};
+use super::{Result, finite, invalid, mean, to_matrix, var};
 
 /// Summary statistics of one scalar parameter over all chains.
 ///
@@ -59,8 +59,8 @@ impl Summary {
     pub fn new<C: AsRef<[f64]>>(name: &str, chains: &[C]) -> Result<Self> {
         let m = to_matrix(chains, 1, 4)?;
         let mut flat: Vec<f64> = m.iter().flatten().copied().collect();
-        let mu = mean(&flat);
-        let sd = var(&flat, 1).sqrt();
+        let mu = finite("mean", mean(&flat))?;
+        let sd = finite("sd", var(&flat, 1).sqrt())?;
         flat.sort_by(f64::total_cmp);
         let r_hat = if m.len() >= 2 {
             rhat_rank_m(&m).ok()
@@ -71,11 +71,11 @@ impl Summary {
             name: name.to_owned(),
             mean: mu,
             sd,
-            q5: quantile_sorted_numpy(&flat, 0.05),
-            q50: quantile_sorted_numpy(&flat, 0.5),
-            q95: quantile_sorted_numpy(&flat, 0.95),
-            mcse_mean: mcse_mean_m(&m),
-            mcse_sd: mcse_sd_m(&m).unwrap_or(0.0),
+            q5: finite("quantile", quantile_sorted_numpy(&flat, 0.05))?,
+            q50: finite("quantile", quantile_sorted_numpy(&flat, 0.5))?,
+            q95: finite("quantile", quantile_sorted_numpy(&flat, 0.95))?,
+            mcse_mean: finite("MCSE of the mean", mcse_mean_m(&m))?,
+            mcse_sd: mcse_sd_m(&m).map_or(Ok(0.0), |v| finite("MCSE of the sd", v))?,
             ess_bulk: ess_bulk_m(&m),
             ess_tail: ess_tail_m(&m),
             r_hat,

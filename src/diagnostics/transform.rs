@@ -1,7 +1,7 @@
 //! Transformations used by the convergence diagnostics: chain splitting, rank
 //! normalisation, the inverse standard normal CDF and sample quantiles.
 
-use super::{Result, check_finite, invalid, to_matrix};
+use super::{Result, check_finite, finite, invalid, to_matrix};
 
 /// Splits every chain into its first and last halves, giving `2 × chains`
 /// chains of `⌊n/2⌋` draws (the middle draw of an odd-length chain is dropped),
@@ -261,7 +261,7 @@ pub fn quantile<C: AsRef<[f64]>>(chains: &[C], q: f64) -> Result<f64> {
     let m = to_matrix(chains, 1, 1)?;
     let mut flat: Vec<f64> = m.into_iter().flatten().collect();
     flat.sort_by(f64::total_cmp);
-    Ok(quantile_sorted_numpy(&flat, q))
+    finite("quantile", quantile_sorted_numpy(&flat, q))
 }
 
 /// NumPy `quantile(..., method="linear")` on sorted data, reproducing its
