@@ -140,7 +140,7 @@ pub(crate) fn ess_tail_m(m: &[Vec<f64>]) -> f64 {
 ///
 /// ```
 /// use langevin::diagnostics::ess_bulk;
-/// // Two anti-correlated-free, independent-looking chains.
+/// // Two well-mixed, independent-looking chains of 100 draws.
 /// let a: Vec<f64> = (0..100).map(|i| ((i * 37) % 101) as f64).collect();
 /// let b: Vec<f64> = (0..100).map(|i| ((i * 53) % 103) as f64).collect();
 /// let ess = ess_bulk(&[a, b]).unwrap();

@@ -717,3 +717,33 @@ pub fn energy_test<R: Rng + ?Sized>(
         p_value: (1 + exceed) as f64 / (permutations + 1) as f64,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Catches: MTW matrix set-up errors on the smallest cases, where the
+    /// law is known in closed form, P(D₁ < d) = 2d − 1 for d ∈ [1/2, 1], and
+    /// at the support bounds. Deterministic.
+    #[test]
+    fn kolmogorov_exact_small_n() {
+        for d in [0.55, 0.7, 0.9] {
+            assert!((kolmogorov_cdf_exact(1, d) - (2.0 * d - 1.0)).abs() < 1e-14);
+        }
+        assert!(kolmogorov_cdf_exact(10, 0.0).abs() < 1e-300);
+        assert!((kolmogorov_cdf_exact(10, 1.0) - 1.0).abs() < 1e-15);
+        // D_n ≥ 1/(2n) always.
+        assert!(kolmogorov_cdf_exact(20, 0.5 / 20.0).abs() < 1e-12);
+    }
+
+    /// Catches: a discontinuity between the two series branches at λ = 1 and
+    /// between the two ADinf pieces at z = 2.
+    #[test]
+    fn branch_continuity() {
+        let (a, b) = (kolmogorov_sf(1.0 - 1e-12), kolmogorov_sf(1.0 + 1e-12));
+        assert!((a - b).abs() < 1e-10, "{a} {b}");
+        assert!((kolmogorov_sf(1.0) - 0.26999967167735456).abs() < 1e-12);
+        let (a, b) = (ad_inf(2.0 - 1e-12), ad_inf(2.0 + 1e-12));
+        assert!((a - b).abs() < 5e-6, "{a} {b}");
+    }
+}

@@ -33,6 +33,30 @@
 //!   MCMC. *Bayesian Analysis* 16(2), 667–718.
 //! * Geyer (1992). Practical Markov chain Monte Carlo. *Statistical Science*
 //!   7(4), 473–483.
+//! * Marsaglia, Tsang & Wang (2003). Evaluating Kolmogorov's distribution.
+//!   *Journal of Statistical Software* 8(18).
+//! * Marsaglia & Marsaglia (2004). Evaluating the Anderson–Darling
+//!   distribution. *Journal of Statistical Software* 9(2).
+//! * Székely & Rizzo (2013). Energy statistics: a class of statistics based on
+//!   distances. *Journal of Statistical Planning and Inference* 143(8).
+//! * Gorham & Mackey (2017). Measuring sample quality with kernels. *ICML*.
+//! * Liu, Lee & Jordan (2016). A kernelized Stein discrepancy for
+//!   goodness-of-fit tests. *ICML*.
+//! * Chwialkowski, Strathmann & Gretton (2016). A kernel test of goodness of
+//!   fit. *ICML*.
+//!
+//! # Example
+//!
+//! ```
+//! use langevin::diagnostics::{ess_bulk, rhat_rank, summarize};
+//! let a: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64).collect();
+//! let b: Vec<f64> = (0..200).map(|i| ((i * 53) % 103) as f64).collect();
+//! let chains = vec![a, b];
+//! assert!(rhat_rank(&chains)? < 1.05);
+//! assert!(ess_bulk(&chains)? > 100.0);
+//! println!("{}", summarize(&[&chains], &["theta"])?);
+//! # Ok::<(), langevin::diagnostics::DiagnosticsError>(())
+//! ```
 
 pub mod autocorr;
 pub mod ess;
