@@ -46,6 +46,11 @@ pub(crate) fn mcse_mean_m(m: &[Vec<f64>]) -> f64 {
 /// MCSE(σ̂) = sqrt( Var(σ̂²) / (4·mean(y)) )
 /// ```
 ///
+/// This is ArviZ 0.23's definition (the ESS of the squared deviations, the
+/// quantity whose mean is estimated). arviz-stats 0.8 (ArviZ 1.x) instead
+/// divides by the ESS of the raw draws, [`ess_mean`](super::ess_mean)`(x)`;
+/// every other diagnostic here agrees with both.
+///
 /// # Errors
 /// Fewer than one chain of 4 draws, unequal lengths, non-finite draws, or
 /// constant draws.
