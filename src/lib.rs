@@ -56,6 +56,7 @@
 //! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`] |
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
+//! | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy |
 //!
 //! ## References
 //! * G. O. Roberts, R. L. Tweedie (1996), *Bernoulli* 2(4):341–363 — ULA and MALA.
@@ -67,6 +68,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod density;
+pub mod diagnostics;
 pub mod error;
 pub mod integrators;
 pub mod mcmc;
