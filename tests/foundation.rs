@@ -650,3 +650,33 @@ fn observer_sees_every_step() {
     assert_eq!(obs.0.load(Ordering::Relaxed), 15);
     assert_eq!(obs.1.load(Ordering::Relaxed), 90);
 }
+
+#[test]
+fn trace_summary_and_its_errors() {
+    let mala = Mala::new(Gaussian::<f64>::standard(2).unwrap(), 0.8).unwrap();
+    let t = Sampler::new(2)
+        .chains(2)
+        .warmup(0)
+        .seed(8)
+        .run(&mala, &[vec![0.0, 0.0]])
+        .unwrap();
+    assert!(
+        matches!(t.summary(None), Err(Error::Diagnostics(_))),
+        "2 draws per chain are too few"
+    );
+    let t = Sampler::new(400)
+        .chains(4)
+        .warmup(100)
+        .seed(8)
+        .run(&mala, &[vec![0.0, 0.0]])
+        .unwrap();
+    assert!(matches!(
+        t.summary(Some(&["only one name"])),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    let table = t.summary(Some(&["a", "b"])).unwrap();
+    assert_eq!(table.rows.len(), 2);
+    assert!(t.max_rhat().unwrap() < 1.05 && t.min_ess_bulk().unwrap() > 100.0);
+    let text = table.to_string();
+    assert!(text.contains('a') && text.contains("ess"), "{text}");
+}
