@@ -107,6 +107,9 @@ pub enum Error {
         /// What is inconsistent and how to fix it.
         reason: String,
     },
+    /// A diagnostic (ESS, R-hat, goodness of fit…) could not be computed from the draws.
+    #[error("diagnostics: {0}")]
+    Diagnostics(#[from] crate::diagnostics::DiagnosticsError),
 }
 
 /// `Result` with the crate's [`Error`].

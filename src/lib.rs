@@ -57,6 +57,7 @@
 //! | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan windows |
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
+//! | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy |
 //!
 //! ## References
 //! * G. O. Roberts, R. L. Tweedie (1996), *Bernoulli* 2(4):341–363 — ULA and MALA.
@@ -69,6 +70,7 @@
 
 pub mod adapt;
 pub mod density;
+pub mod diagnostics;
 pub mod error;
 pub mod integrators;
 pub mod mcmc;
@@ -106,3 +108,7 @@ pub mod prelude {
     pub use nalgebra::ComplexField;
     pub use rand::{Rng, RngExt, SeedableRng};
 }
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

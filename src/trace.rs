@@ -148,6 +148,69 @@ impl<T: Real> Trace<T> {
         mean_of(&self.mean_accept_prob)
     }
 
+    /// The ArviZ-style summary table of every coordinate (mean, sd, 5/50/95% quantiles,
+    /// MCSEs, bulk and tail ESS, rank-normalised split R-hat); `names` defaults to
+    /// `x[0]`, `x[1]`, … when `None`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Diagnostics`] when the draws are too few (at least 4 per chain) or
+    /// non-finite, [`crate::Error::DimensionMismatch`] if `names` has the wrong length.
+    ///
+    /// # Example
+    /// ```
+    /// use langevin::prelude::*;
+    /// use langevin::targets::Gaussian;
+    /// let mala = Mala::new(Gaussian::<f64>::standard(2)?, 0.8)?;
+    /// let trace = Sampler::new(500).chains(4).warmup(100).seed(1).run(&mala, &[vec![0.0; 2]])?;
+    /// let table = trace.summary(Some(&["a", "b"]))?;
+    /// assert!(table.rows.iter().all(|r| r.r_hat.unwrap() < 1.05));
+    /// println!("{table}");
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn summary(
+        &self,
+        names: Option<&[&str]>,
+    ) -> crate::Result<crate::diagnostics::SummaryTable> {
+        let default: Vec<String> = (0..self.dim).map(|j| format!("x[{j}]")).collect();
+        let names: Vec<&str> = match names {
+            Some(n) => {
+                crate::error::check_len("parameter names", self.dim, n.len())?;
+                n.to_vec()
+            }
+            None => default.iter().map(String::as_str).collect(),
+        };
+        let per_param: Vec<Vec<Vec<f64>>> =
+            (0..self.dim).map(|j| self.coordinate_chains(j)).collect();
+        let refs: Vec<&[Vec<f64>]> = per_param.iter().map(Vec::as_slice).collect();
+        Ok(crate::diagnostics::summarize(&refs, &names)?)
+    }
+
+    /// Minimum bulk ESS over coordinates (Vehtari et al. 2021), the usual efficiency figure
+    /// (divide by [`Trace::wall_time`] for ESS per second).
+    ///
+    /// # Errors
+    /// [`crate::Error::Diagnostics`] when the draws are too few or non-finite.
+    pub fn min_ess_bulk(&self) -> crate::Result<f64> {
+        let mut m = f64::INFINITY;
+        for j in 0..self.dim {
+            m = m.min(crate::diagnostics::ess_bulk(&self.coordinate_chains(j))?);
+        }
+        Ok(m)
+    }
+
+    /// Maximum rank-normalised split R-hat over coordinates (values above 1.01 signal
+    /// chains that have not mixed).
+    ///
+    /// # Errors
+    /// [`crate::Error::Diagnostics`] when the draws are too few or non-finite.
+    pub fn max_rhat(&self) -> crate::Result<f64> {
+        let mut m = f64::NEG_INFINITY;
+        for j in 0..self.dim {
+            m = m.max(crate::diagnostics::rhat_rank(&self.coordinate_chains(j))?);
+        }
+        Ok(m)
+    }
+
     /// Total divergences over chains.
     pub fn total_divergences(&self) -> usize {
         self.divergences.iter().sum()

@@ -68,9 +68,12 @@ impl<S: Sde + ?Sized> Integrator<S> for EulerMaruyama {
         apply_diffusion(sde.noise_kind(), g, dw, x);
     }
 
-    /// Fused draw-and-update for scalar noise (the Langevin case): one pass, no noise buffer
-    /// traffic. Other noise kinds draw into `dw` first. Either way `dw` is left holding the
-    /// increments used, and the result equals `step_with_noise` on them bit for bit.
+    /// Fused draw-and-update for scalar noise (the Langevin case): one pass over the state, no
+    /// noise-buffer traffic, `x += h f + (g sqrt(h)) ξ`. It consumes the RNG exactly as
+    /// [`Integrator::draw_noise`] does, and agrees with `step_with_noise` on the same
+    /// increments up to rounding (the product `g sqrt(h)` is formed once). Other noise kinds
+    /// draw into `dw` and call `step_with_noise`. The contents of `dw` afterwards are
+    /// unspecified.
     #[inline]
     fn step<R: Rng + ?Sized>(
         &self,
@@ -87,12 +90,10 @@ impl<S: Sde + ?Sized> Integrator<S> for EulerMaruyama {
             let (f, rest) = scratch.split_at_mut(d);
             sde.drift_into(t, x, f);
             sde.diffusion_into(t, x, &mut rest[..1]);
-            let g = rest[0];
-            let sh = h.sqrt();
-            for ((xi, &fi), w) in x.iter_mut().zip(f.iter()).zip(dw.iter_mut()) {
-                let inc = sh * S::Scalar::standard_normal(rng);
-                *w = inc;
-                *xi = (*xi + h * fi) + g * inc;
+            let c = rest[0] * h.sqrt();
+            let _ = dw;
+            for (xi, &fi) in x.iter_mut().zip(f.iter()) {
+                *xi += h * fi + c * S::Scalar::standard_normal(rng);
             }
         } else {
             self.draw_noise(sde, h, rng, dw);

@@ -69,7 +69,8 @@ pub trait Integrator<S: Sde + ?Sized> {
     }
 
     /// Draws the noise and advances `x` one step. `dw` is a noise buffer of length
-    /// [`Integrator::noise_len`] (left holding the increments used).
+    /// [`Integrator::noise_len`]; the default leaves it holding the increments used
+    /// (implementations that fuse drawing and updating may leave it unspecified).
     fn step<R: Rng + ?Sized>(
         &self,
         sde: &S,

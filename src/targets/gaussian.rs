@@ -352,7 +352,23 @@ impl<T: Real> LogDensity for Gaussian<T> {
 impl<T: Real> Score for Gaussian<T> {
     #[inline]
     fn score_into(&self, x: &[T], out: &mut [T]) {
-        let _ = self.score_quad(x, out);
+        let m = &self.mean;
+        match &self.cov {
+            Cov::Iso { prec, .. } => {
+                let p = *prec;
+                for ((o, &xi), &mi) in out.iter_mut().zip(x).zip(m) {
+                    *o = (mi - xi) * p;
+                }
+            }
+            Cov::Diag { prec, .. } => {
+                for (((o, &xi), &mi), &pi) in out.iter_mut().zip(x).zip(m).zip(prec) {
+                    *o = (mi - xi) * pi;
+                }
+            }
+            Cov::Full { .. } => {
+                let _ = self.score_quad(x, out);
+            }
+        }
     }
     #[inline]
     fn log_density_and_score(&self, x: &[T], out: &mut [T]) -> Option<T> {
