@@ -64,6 +64,7 @@ pub mod gof;
 pub mod mcse;
 pub mod rhat;
 pub mod stein;
+mod stein_score;
 pub mod summary;
 pub mod transform;
 
@@ -76,6 +77,7 @@ pub use gof::{
 pub use mcse::{mcse_mean, mcse_quantile, mcse_sd};
 pub use rhat::{rhat_rank, rhat_split};
 pub use stein::{ImqKernel, KsdEstimate, KsdTestResult, ksd, ksd_test};
+pub use stein_score::{ksd_score, ksd_test_score};
 pub use summary::{Summary, SummaryTable, summarize};
 pub use transform::{inverse_normal_cdf, quantile, rank_normalize, split_chains};
 
