@@ -188,7 +188,8 @@ impl<K: TunableStepSize> Adaptation<K> for StepSizeAdaptation {
 /// ```text
 /// every warm-up step t:   h ← dual-averaging update with α_t (non-finite α_t counts as 0)
 /// inside slow window w:   Welford ← x_t
-/// at the end of window w: M ← (n/(n+5)) Σ̂_w + 10⁻³ (5/(n+5)) I   (diagonal or dense)
+/// at the end of window w: M ← (n/(n+5)) Σ̂_w + 10⁻³ (5/(n+5)) I   (diagonal or dense;
+///                         dense only if n ≥ 10 d, see dense_min_draws_per_dim)
 ///                         Welford reset;  dual averaging restarted at μ = log(10 h̄)
 /// end of warm-up:         h ← h̄ (averaged iterate); h and M frozen for the draws
 /// ```
@@ -231,6 +232,7 @@ pub struct WindowedAdaptation {
     init_buffer: usize,
     base_window: usize,
     term_buffer: usize,
+    dense_min_per_dim: usize,
 }
 
 /// Per-chain state of [`WindowedAdaptation`].
@@ -262,7 +264,19 @@ impl WindowedAdaptation {
             init_buffer: 75,
             base_window: 25,
             term_buffer: 50,
+            dense_min_per_dim: 10,
         }
+    }
+
+    /// Dense metrics are only re-estimated from windows with at least `k · d` draws
+    /// (default `k = 10`); shorter windows keep the current metric (and still restart the
+    /// step-size averaging). A dense covariance from fewer draws than dimensions is singular,
+    /// and from a few times `d` autocorrelated draws its small eigenvalues are far too small,
+    /// which freezes the chain along those directions in the next window. `k = 0` updates
+    /// after every window, exactly as Stan.
+    pub fn dense_min_draws_per_dim(mut self, k: usize) -> Self {
+        self.dense_min_per_dim = k;
+        self
     }
 
     /// Sets the target acceptance probability.
@@ -352,19 +366,23 @@ impl<K: TunableStepSize + TunableMetric> Adaptation<K> for WindowedAdaptation {
         welford.add(kernel.position(chain));
         if iteration + 1 == end {
             state.window += 1;
-            let est = welford.regularized();
-            welford.reset();
-            let metric = if welford.is_dense() {
-                Metric::dense(&est.iter().map(|&v| K::Scalar::c(v)).collect::<Vec<_>>())
-            } else {
-                Metric::diagonal(est.iter().map(|&v| K::Scalar::c(v)).collect())
-            };
-            // An estimate that is not SPD in the kernel's precision keeps the old metric.
-            if let Ok(m) = metric
-                && kernel.set_metric(chain, m).is_ok()
-            {
-                state.metric_updates += 1;
+            let d = welford.dim();
+            let enough = !welford.is_dense() || welford.count() >= self.dense_min_per_dim * d;
+            if enough {
+                let est = welford.regularized();
+                let metric = if welford.is_dense() {
+                    Metric::dense(&est.iter().map(|&v| K::Scalar::c(v)).collect::<Vec<_>>())
+                } else {
+                    Metric::diagonal(est.iter().map(|&v| K::Scalar::c(v)).collect())
+                };
+                // An estimate that is not SPD in the kernel's precision keeps the old metric.
+                if let Ok(m) = metric
+                    && kernel.set_metric(chain, m).is_ok()
+                {
+                    state.metric_updates += 1;
+                }
             }
+            welford.reset();
             let h_bar = state.da.final_step_size();
             set_h(kernel, chain, h_bar);
             state.da.restart(h_bar);

@@ -5,7 +5,7 @@
 //! kernel can drive many chains on many threads.
 
 mod mala;
-mod precond;
+pub(crate) mod precond;
 mod ula;
 
 pub use mala::{Mala, MalaState, mala_log_acceptance};

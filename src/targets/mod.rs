@@ -11,12 +11,14 @@ mod banana;
 mod double_well;
 mod funnel;
 mod gaussian;
+mod logistic;
 mod mixture;
 
 pub use banana::Rosenbrock;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;
 pub use gaussian::Gaussian;
+pub use logistic::LogisticPosterior;
 pub use mixture::GaussianMixture;
 
 use crate::density::Target;
