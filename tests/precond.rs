@@ -81,7 +81,7 @@ fn t3_precond_ula_lyapunov_covariance() {
             .warmup(0)
             .thin(K)
             .seed(seed)
-            .run(&ula, &[case.mean.clone()])
+            .run(&ula, std::slice::from_ref(&case.mean))
             .unwrap();
 
         let h = case.h;

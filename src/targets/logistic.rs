@@ -59,7 +59,7 @@ impl<T: Real> LogisticPosterior<T> {
                 what: "observations",
             });
         }
-        if x.is_empty() || x.len() % n != 0 {
+        if x.is_empty() || !x.len().is_multiple_of(n) {
             return Err(Error::InvalidConfig {
                 reason: format!(
                     "the design matrix has {} entries, not a positive multiple of the {n} labels; \

@@ -4,7 +4,8 @@
 //! samplers: [`Gaussian`] (isotropic, diagonal, full covariance), [`GaussianMixture`] (with
 //! the 8-mode ring and the smoothed dice law as constructors, and exact scores of the mixture
 //! convolved with Gaussian noise), [`Rosenbrock`] (the banana), [`Funnel`] (Neal's funnel) and
-//! [`DoubleWell`]. Wrap any of them in [`crate::density::Tempered`] for the Gibbs law at
+//! [`DoubleWell`]; and one real-data posterior, [`LogisticPosterior`] (Bayesian logistic
+//! regression with a Laplace fit). Wrap any of them in [`crate::density::Tempered`] for the Gibbs law at
 //! temperature T.
 
 mod banana;

@@ -48,7 +48,11 @@
 //!   (target-conservation tests with movement and power checks).
 //! * R. B. Grosse, D. K. Duvenaud (2014), Testing MCMC code, NIPS workshop.
 //! * A. Gandy, J. Scott (2020), Unit testing for MCMC and other Monte Carlo methods,
-//!   arXiv:2001.06465.
+//!   arXiv:2001.06465 — exact-rank tests for reversible kernels; the crate's
+//!   `tests/conformance.rs` (T8) shows the construction with random tie-breaking, a
+//!   complement to the K-step test above.
+//! * S. Talts, M. Betancourt, D. Simpson, A. Vehtari, A. Gelman (2018), Validating Bayesian
+//!   inference algorithms with simulation-based calibration, arXiv:1804.06788.
 
 use crate::density::{Target, Tempered};
 use crate::mcmc::Kernel;
