@@ -260,3 +260,57 @@ fn welford_matches_two_pass() {
     wf.reset();
     assert_eq!(wf.count(), 0);
 }
+
+/// Dense windows shorter than k·d draws keep the current metric: with d = 5 and Stan's
+/// windows for 1000 warm-up iterations (25, 50, 100, 200, 500 draws), k = 10 skips the first
+/// window (4 updates) and k = 0 updates after every window (5, exactly as Stan); diagonal
+/// adaptation always updates. Deterministic (drives the `Adaptation` trait directly).
+#[test]
+fn dense_windows_need_enough_draws() {
+    use langevin::run::Adaptation;
+    let target = Gaussian::<f64>::standard(5).unwrap();
+    let k = PrecondMala::identity(target, 0.5).unwrap();
+    let count = |a: &WindowedAdaptation| {
+        let mut s = k.init(&[0.0; 5], 0).unwrap();
+        let mut st = a.start(&k, &mut s, 1_000);
+        let mut rng = stream(41, 0);
+        for it in 0..1_000 {
+            let info = k.step(&mut s, &mut rng).unwrap();
+            a.adapt(&k, &mut s, &mut st, it, &info);
+        }
+        let n = st.metric_updates();
+        assert!(a.finish(&k, &mut s, st).is_some());
+        n
+    };
+    assert_eq!(count(&WindowedAdaptation::new(MetricAdaptation::Dense)), 4);
+    assert_eq!(
+        count(&WindowedAdaptation::new(MetricAdaptation::Dense).dense_min_draws_per_dim(0)),
+        5
+    );
+    assert_eq!(
+        count(&WindowedAdaptation::new(MetricAdaptation::Diagonal)),
+        5
+    );
+    assert_eq!(count(&WindowedAdaptation::new(MetricAdaptation::None)), 0);
+}
+
+/// f32 kernels get their dense metric updated after every window (the estimate is made
+/// exactly symmetric, so rounding to f32 cannot make `Metric::dense` reject it). Smoke test
+/// of the f32 adaptation path.
+#[test]
+fn dense_adaptation_f32() {
+    use langevin::run::Adaptation;
+    let target =
+        Gaussian::<f32>::full(vec![0.0; 3], &[1.0, 0.5, 0.2, 0.5, 2.0, 0.3, 0.2, 0.3, 0.7])
+            .unwrap();
+    let k = PrecondMala::identity(target, 0.3).unwrap();
+    let a = WindowedAdaptation::new(MetricAdaptation::Dense).dense_min_draws_per_dim(0);
+    let mut s = k.init(&[0.0; 3], 0).unwrap();
+    let mut st = a.start(&k, &mut s, 1_000);
+    let mut rng = stream(43, 0);
+    for it in 0..1_000 {
+        let info = k.step(&mut s, &mut rng).unwrap();
+        a.adapt(&k, &mut s, &mut st, it, &info);
+    }
+    assert_eq!(st.metric_updates(), 5);
+}

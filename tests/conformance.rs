@@ -140,6 +140,7 @@ fn t4() -> InvarianceTest {
 #[test]
 fn kit_passes_crate_mala() {
     let r = t4().run(&Mala::new(std1(), 1.0).unwrap(), &std1()).unwrap();
+    eprintln!("{r}");
     assert!(r.passed(), "{r}");
     // TESTING.md §2.4: stationary acceptance at h = 1 is 0.7837; IID SE ≈ 0.3/sqrt(4e5).
     assert!((r.mean_accept_prob - 0.7837).abs() < 0.01, "{r}");
@@ -180,6 +181,7 @@ fn kit_catches_planted_bugs() {
             bug,
         };
         let r = t4().seed(seed).run(&k, &std1()).unwrap();
+        eprintln!("{bug:?}: {r}");
         assert!(!r.passed(), "{bug:?} was not caught:\n{r}");
         assert!(r.var_z[0] < -r.z_critical, "{bug:?}: {r}");
     }
@@ -434,8 +436,10 @@ fn sbc_chi2<K: Kernel<Scalar = f64>>(
 #[test]
 fn t8_exact_rank_sbc_mala() {
     let chi2 = sbc_chi2(|p| Mala::new(p, 0.3).unwrap(), 20_000, 61);
+    eprintln!("T8: MALA χ²(9) = {chi2:.2}");
     assert!(chi2 < 43.18, "MALA SBC χ²(9) = {chi2}");
     let chi2_ula = sbc_chi2(|p| Ula::new(p, 0.3).unwrap(), 20_000, 62);
+    eprintln!("T8: ULA χ²(9) = {chi2_ula:.1}");
     assert!(chi2_ula > 43.18, "ULA SBC χ²(9) = {chi2_ula} (no power)");
 }
 

@@ -119,7 +119,19 @@ impl Welford {
         } else {
             f64::INFINITY
         };
-        self.m2.iter().map(|v| v / div).collect()
+        let mut c: Vec<f64> = self.m2.iter().map(|v| v / div).collect();
+        if self.dense {
+            // Exactly symmetric (the two triangles are accumulated in different orders).
+            let d = self.mean.len();
+            for i in 0..d {
+                for j in 0..i {
+                    let m = 0.5 * (c[i * d + j] + c[j * d + i]);
+                    c[i * d + j] = m;
+                    c[j * d + i] = m;
+                }
+            }
+        }
+        c
     }
 
     /// Stan's regularised estimate `(n/(n+5)) Σ̂ + 10⁻³ (5/(n+5)) I` (same layout as

@@ -463,11 +463,7 @@ pub fn mcse_close(series: &[f64], expected: f64, z: f64) -> core::result::Result
     })?;
     let mean = series.iter().sum::<f64>() / series.len() as f64;
     let diff = mean - expected;
-    let zs = if diff.abs() <= z * mcse {
-        diff / mcse.max(f64::MIN_POSITIVE)
-    } else {
-        diff / mcse
-    };
+    let zs = if mcse > 0.0 { diff / mcse } else { 0.0 };
     if diff.abs() <= z * mcse {
         Ok(zs)
     } else {
