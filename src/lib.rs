@@ -66,6 +66,7 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod annealed;
 pub mod density;
 pub mod error;
 pub mod integrators;
@@ -74,8 +75,8 @@ pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
-pub mod testing;
 pub mod targets;
+pub mod testing;
 pub mod trace;
 
 pub use density::{LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target};
