@@ -60,8 +60,11 @@ pub enum Predictor {
 /// h = 2 α (r ‖z‖ / ‖s(x, t)‖)²        (score_sde's "step_size" ε — which *is* the crate's h)
 /// x ← x + h s(x, t) + sqrt(2h) z
 /// ```
-/// so the noise is `r` times the drift in norm. Norms are per particle (score_sde averages
-/// them over the batch), so particles stay independent.
+/// so the noise is `r` times the drift in norm. As in score_sde, `‖z‖` and `‖s‖` are averaged
+/// over a batch — here the fixed block of 64 particles that is evaluated together (fewer if
+/// the run has fewer particles), so the results do not depend on the thread count. A
+/// per-particle ratio would be wrong: near a mode ‖s‖ → 0 and the step would explode,
+/// distorting the mode weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LangevinCorrector {
     /// The target signal-to-noise ratio r (score_sde: 0.16 for VE on CIFAR-10, 0.01–0.17 elsewhere).
@@ -212,22 +215,25 @@ where
                     for _ in 0..corr.steps {
                         self.score
                             .score_t_batch_into(&blk.x, tt, &mut blk.s, &mut blk.work);
+                        // Norms averaged over the block (score_sde averages over its batch):
+                        // a per-particle ‖s‖ would give huge steps where the score vanishes
+                        // (at the modes) and bias the mode weights.
+                        let (mut zn, mut sn) = (0.0, 0.0);
                         for p in 0..len {
-                            let rng = &mut blk.rngs[p];
                             let z = &mut blk.y[p * d..(p + 1) * d];
-                            crate::real::fill_standard_normal(rng, z);
-                            let s = &blk.s[p * d..(p + 1) * d];
-                            let zn = crate::real::norm2_8(z).to_f64().sqrt();
-                            let sn = crate::real::norm2_8(s).to_f64().sqrt();
-                            if !(sn > 0.0) {
-                                continue;
-                            }
-                            let h = 2.0 * alpha * (corr.snr * zn / sn).powi(2);
-                            let (hh, nz) = (c(h), c((2.0 * h).sqrt()));
-                            let x = &mut blk.x[p * d..(p + 1) * d];
-                            for ((xi, &si), &zi) in x.iter_mut().zip(s).zip(z.iter()) {
-                                *xi += hh * si + nz * zi;
-                            }
+                            crate::real::fill_standard_normal(&mut blk.rngs[p], z);
+                            zn += crate::real::norm2_8(z).to_f64().sqrt();
+                            sn += crate::real::norm2_8(&blk.s[p * d..(p + 1) * d])
+                                .to_f64()
+                                .sqrt();
+                        }
+                        if !(sn > 0.0) {
+                            continue;
+                        }
+                        let h = 2.0 * alpha * (corr.snr * zn / sn).powi(2);
+                        let (hh, nz) = (c(h), c((2.0 * h).sqrt()));
+                        for ((xi, &si), &zi) in blk.x.iter_mut().zip(&blk.s).zip(&blk.y) {
+                            *xi += hh * si + nz * zi;
                         }
                     }
                 }
