@@ -32,7 +32,8 @@ fn bench(c: &mut Criterion) {
     let weights: Vec<f64> = (1..=8).map(|k| k as f64).collect();
     let gmm = GaussianMixture::ring_weighted(weights, 4.0, 0.3).unwrap();
     let levels = SigmaLevels::geometric(8.0, 0.3, 10).unwrap();
-    let al = AnnealedLangevin::new(&gmm, levels, 100, LevelStep::Langevin { h_last: 0.01 }).unwrap();
+    let al =
+        AnnealedLangevin::new(&gmm, levels, 100, LevelStep::Langevin { h_last: 0.01 }).unwrap();
     let init = |_i: usize, rng: &mut ChainRng, x: &mut [f64]| {
         for xi in x.iter_mut() {
             *xi = 8.0 * f64::standard_normal(rng);

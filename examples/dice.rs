@@ -57,7 +57,10 @@ fn main() -> Result<()> {
         }
     }
     faces("annealed, no noise (every chain)", std::iter::once(x[0]));
-    println!("{:>34} x = {:.6} (the nearest face, with zero spread)", "", x[0]);
+    println!(
+        "{:>34} x = {:.6} (the nearest face, with zero spread)",
+        "", x[0]
+    );
 
     // With noise: annealed Langevin, many chains in parallel.
     let start = |_i: usize, _rng: &mut ChainRng, x: &mut [f64]| x[0] = X0;
@@ -67,8 +70,15 @@ fn main() -> Result<()> {
     // Plain Langevin on the unsmoothed dice law, same start, same number of steps.
     let ula = Ula::new(&dice, h_last)?;
     let budget = levels.len() * steps;
-    let tr = Sampler::new(1).warmup(budget - 1).chains(CHAINS).seed(6).run(&ula, &[vec![X0]])?;
-    faces("plain Langevin at σ = 0.1", tr.last_draws().iter().map(|x| x[0]));
+    let tr = Sampler::new(1)
+        .warmup(budget - 1)
+        .chains(CHAINS)
+        .seed(6)
+        .run(&ula, &[vec![X0]])?;
+    faces(
+        "plain Langevin at σ = 0.1",
+        tr.last_draws().iter().map(|x| x[0]),
+    );
     println!("\ntruth: 1/6 = 0.167 per face");
     Ok(())
 }

@@ -44,7 +44,10 @@ fn load() -> std::io::Result<Vec<f64>> {
     let mut data = Vec::new();
     for line in r.lines() {
         let line = line?;
-        let vals: Vec<f64> = line.split(',').filter_map(|v| v.trim().parse().ok()).collect();
+        let vals: Vec<f64> = line
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
         if vals.len() == D + 1 {
             data.extend(vals[..D].iter().map(|v| v / 16.0));
         }
@@ -110,7 +113,11 @@ fn main() -> Result<()> {
                 .filter(|&k| k != j * (n / 200))
                 .map(|k| {
                     let z = emp.point(k).unwrap();
-                    y.iter().zip(z).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+                    y.iter()
+                        .zip(z)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt()
                 })
                 .fold(f64::INFINITY, f64::min)
         })
@@ -142,7 +149,14 @@ fn main() -> Result<()> {
         }
     };
     let levels = SigmaLevels::geometric(3.0, 0.02, 12)?;
-    let al = AnnealedLangevin::new(&emp, levels, 60, LevelStep::Langevin { h_last: 0.2 * 0.02 * 0.02 })?;
+    let al = AnnealedLangevin::new(
+        &emp,
+        levels,
+        60,
+        LevelStep::Langevin {
+            h_last: 0.2 * 0.02 * 0.02,
+        },
+    )?;
     let al_out = al.run(&run, &start)?;
     report("annealed Langevin (σ_L = 0.02)", &emp, &al_out);
 
@@ -153,17 +167,27 @@ fn main() -> Result<()> {
     let blur = al.run(&run, &start)?;
     report("annealed Langevin (σ_L = 0.5) + Tweedie", &emp, &blur);
 
-    println!("\nfirst samples (reverse VP-SDE + Tweedie | annealed Langevin σ_L = 0.02 | σ_L = 0.5 + Tweedie):");
+    println!(
+        "\nfirst samples (reverse VP-SDE + Tweedie | annealed Langevin σ_L = 0.02 | σ_L = 0.5 + Tweedie):"
+    );
     for i in 0..3 {
-        let (a, b, c) = (ascii(rev_den.get(i)), ascii(al_out.get(i)), ascii(blur.get(i)));
+        let (a, b, c) = (
+            ascii(rev_den.get(i)),
+            ascii(al_out.get(i)),
+            ascii(blur.get(i)),
+        );
         for r in 0..8 {
             println!("  {}  |  {}  |  {}", a[r], b[r], c[r]);
         }
         println!();
     }
-    let path = std::env::args().nth(1).unwrap_or_else(|| "digits_samples.pgm".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "digits_samples.pgm".into());
     match write_pgm(&path, &[&rev_den, &al_out, &blur], 16) {
-        Ok(()) => println!("wrote {path} (rows: reverse SDE + Tweedie, annealed Langevin, σ_L = 0.5)"),
+        Ok(()) => {
+            println!("wrote {path} (rows: reverse SDE + Tweedie, annealed Langevin, σ_L = 0.5)")
+        }
         Err(e) => println!("could not write {path}: {e}"),
     }
     Ok(())

@@ -16,8 +16,8 @@
 //! Run with `cargo run --release --example gmm8` (about a second).
 
 use langevin::annealed::{
-    AnnealedLangevin, AnnealedMala, LangevinCorrector, LevelStep, Marginal, ParticleRun,
-    Predictor, ReverseSampler, SigmaLevels, Vp,
+    AnnealedLangevin, AnnealedMala, LangevinCorrector, LevelStep, Marginal, ParticleRun, Predictor,
+    ReverseSampler, SigmaLevels, Vp,
 };
 use langevin::prelude::*;
 use langevin::rng::ChainRng;
@@ -55,7 +55,9 @@ fn main() -> Result<()> {
     let levels = SigmaLevels::geometric(SIGMA1, 0.3, 10)?;
     let (t_per, h_last) = (100, 0.01);
     let budget = levels.len() * t_per;
-    println!("8-mode ring, radius 4, std 0.3, weights ∝ 1..8; {N} particles from N(0, {SIGMA1}² I); {budget} steps each\n");
+    println!(
+        "8-mode ring, radius 4, std 0.3, weights ∝ 1..8; {N} particles from N(0, {SIGMA1}² I); {budget} steps each\n"
+    );
     print!("{:>22}", "mode");
     (0..8).for_each(|k| print!(" {k:>6}"));
     println!();
@@ -71,27 +73,65 @@ fn main() -> Result<()> {
             x
         })
         .collect();
-    let last = |tr: &Trace<f64>| tr.last_draws().iter().map(|x| x.to_vec()).collect::<Vec<_>>();
+    let last = |tr: &Trace<f64>| {
+        tr.last_draws()
+            .iter()
+            .map(|x| x.to_vec())
+            .collect::<Vec<_>>()
+    };
     let ula = Ula::new(&gmm, h_last)?;
-    let tr = Sampler::new(1).warmup(budget - 1).chains(N).seed(11).run(&ula, &starts)?;
+    let tr = Sampler::new(1)
+        .warmup(budget - 1)
+        .chains(N)
+        .seed(11)
+        .run(&ula, &starts)?;
     row(&gmm, "ULA (h = 0.01)", &last(&tr));
     let mala = Mala::new(&gmm, 0.05)?;
-    let tr = Sampler::new(1).warmup(budget - 1).chains(N).seed(11).run(&mala, &starts)?;
+    let tr = Sampler::new(1)
+        .warmup(budget - 1)
+        .chains(N)
+        .seed(11)
+        .run(&mala, &starts)?;
     row(&gmm, "MALA (h = 0.05)", &last(&tr));
 
     let al = AnnealedLangevin::new(&gmm, levels.clone(), t_per, LevelStep::Langevin { h_last })?;
     let out = al.run(&ParticleRun::new(N).seed(11), &init)?;
-    row(&gmm, "annealed Langevin", &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+    row(
+        &gmm,
+        "annealed Langevin",
+        &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
+    );
 
     let am = AnnealedMala::new(&gmm, levels, t_per, LevelStep::Langevin { h_last: 0.02 })?;
     let outm = am.run(&ParticleRun::new(N).seed(11), &init)?;
-    row(&gmm, "annealed MALA", &outm.particles.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+    row(
+        &gmm,
+        "annealed MALA",
+        &outm
+            .particles
+            .iter()
+            .map(|x| x.to_vec())
+            .collect::<Vec<_>>(),
+    );
 
     let sde = Vp::<f64>::linear(2, 0.1, 20.0)?;
-    let pc = ReverseSampler::new(sde, Marginal::new(&gmm, sde)?, 500, 1e-3, Predictor::EulerMaruyama)?
-        .corrector(LangevinCorrector { snr: 0.16, steps: 1 })?;
+    let pc = ReverseSampler::new(
+        sde,
+        Marginal::new(&gmm, sde)?,
+        500,
+        1e-3,
+        Predictor::EulerMaruyama,
+    )?
+    .corrector(LangevinCorrector {
+        snr: 0.16,
+        steps: 1,
+    })?;
     let out = pc.run(&ParticleRun::new(N).seed(11), &init)?;
-    row(&gmm, "PC (VP: EM + Langevin)", &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+    row(
+        &gmm,
+        "PC (VP: EM + Langevin)",
+        &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
+    );
 
     print!("\nannealed MALA acceptance per level:");
     outm.acceptance.iter().for_each(|a| print!(" {a:.2}"));

@@ -6,9 +6,8 @@
 
 use langevin::annealed::{
     BetaSchedule, Ddim, EmpiricalScore, ForwardSde, Marginal, NoiseScoreBatch, ParticleRun,
-    Particles,
-    Predictor, ProbabilityFlow, ReverseSampler, ReverseSde, SmoothedGaussian, SmoothedLaw,
-    SubVp, TimeConditionalScore, Ve, Vp, dsm_loss,
+    Particles, Predictor, ProbabilityFlow, ReverseSampler, ReverseSde, SmoothedGaussian,
+    SmoothedLaw, SubVp, TimeConditionalScore, Ve, Vp, dsm_loss,
 };
 use langevin::prelude::*;
 use langevin::rng::ChainRng;
@@ -23,7 +22,10 @@ fn z_mean_var(xs: &[f64], m: f64, v: f64) -> (f64, f64) {
     let c = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / c;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (c - 1.0);
-    ((mean - m) / (v / c).sqrt(), (var - v) / (v * (2.0 / c).sqrt()))
+    (
+        (mean - m) / (v / c).sqrt(),
+        (var - v) / (v * (2.0 / c).sqrt()),
+    )
 }
 
 const MU: f64 = 2.0;
@@ -31,7 +33,9 @@ const S0: f64 = 0.25;
 const EPS: f64 = 1e-3;
 
 fn grid(n: usize) -> Vec<f64> {
-    let mut t: Vec<f64> = (0..=n).map(|k| 1.0 - k as f64 * (1.0 - EPS) / n as f64).collect();
+    let mut t: Vec<f64> = (0..=n)
+        .map(|k| 1.0 - k as f64 * (1.0 - EPS) / n as f64)
+        .collect();
     t[n] = EPS;
     t
 }
@@ -42,7 +46,11 @@ fn vt<S: ForwardSde>(sde: &S, t: f64) -> f64 {
 }
 
 /// Iterates an affine-Gaussian step x ← A x + B + sqrt(Q) z from the exact p_1.
-fn iterate<S: ForwardSde>(sde: &S, n: usize, step: impl Fn(f64, f64) -> (f64, f64, f64)) -> (f64, f64) {
+fn iterate<S: ForwardSde>(
+    sde: &S,
+    n: usize,
+    step: impl Fn(f64, f64) -> (f64, f64, f64),
+) -> (f64, f64) {
     let (mut m, mut v) = (sde.mean_coef(1.0) * MU, vt(sde, 1.0));
     let t = grid(n);
     for k in 0..n {
@@ -71,7 +79,11 @@ fn ancestral_recursion<S: ForwardSde>(sde: &S, n: usize) -> (f64, f64) {
         let b2 = sde.marginal_std(t).powi(2) - a * a * sde.marginal_std(tn).powi(2);
         let v = vt(sde, t);
         let post = b2 * sde.marginal_std(tn).powi(2) / sde.marginal_std(t).powi(2);
-        (1.0 / a - b2 / (a * v), b2 * sde.mean_coef(t) * MU / (a * v), post)
+        (
+            1.0 / a - b2 / (a * v),
+            b2 * sde.mean_coef(t) * MU / (a * v),
+            post,
+        )
     })
 }
 
@@ -82,7 +94,10 @@ fn heun_recursion<S: ForwardSde>(sde: &S, n: usize) -> (f64, f64) {
     let ce = |t: f64| {
         let (a, g) = (sde.drift_coef(t), sde.diffusion_coef(t));
         let v = vt(sde, t);
-        (a + g * g / (2.0 * v), -g * g * sde.mean_coef(t) * MU / (2.0 * v))
+        (
+            a + g * g / (2.0 * v),
+            -g * g * sde.mean_coef(t) * MU / (2.0 * v),
+        )
     };
     iterate(sde, n, |t, tn| {
         let dt = t - tn;
@@ -109,7 +124,12 @@ fn pf_euler_recursion<S: ForwardSde>(sde: &S, n: usize) -> (f64, f64) {
 /// DDIM: x ← (α'/α) x + (α' σ²/α − keep σ) s + σ_η z.
 fn ddim_recursion<S: ForwardSde>(sde: &S, n: usize, eta: f64) -> (f64, f64) {
     iterate(sde, n, |t, tn| {
-        let (al, sd, aln, sdn) = (sde.mean_coef(t), sde.marginal_std(t), sde.mean_coef(tn), sde.marginal_std(tn));
+        let (al, sd, aln, sdn) = (
+            sde.mean_coef(t),
+            sde.marginal_std(t),
+            sde.mean_coef(tn),
+            sde.marginal_std(tn),
+        );
         let b2 = sd * sd - (al / aln).powi(2) * sdn * sdn;
         let var_eta = eta * eta * b2 * sdn * sdn / (sd * sd);
         let keep = (sdn * sdn - var_eta).sqrt();
@@ -123,7 +143,9 @@ fn data() -> GaussianMixture<f64> {
     GaussianMixture::new(vec![1.0], vec![vec![MU]], vec![S0]).unwrap()
 }
 
-fn exact_p1<S: ForwardSde<Scalar = f64> + Sync>(sde: &S) -> impl Fn(usize, &mut ChainRng, &mut [f64]) + Sync + '_ {
+fn exact_p1<S: ForwardSde<Scalar = f64> + Sync>(
+    sde: &S,
+) -> impl Fn(usize, &mut ChainRng, &mut [f64]) + Sync + '_ {
     move |_i, rng, x| {
         x[0] = sde.mean_coef(1.0) * MU + vt(sde, 1.0).sqrt() * f64::standard_normal(rng);
     }
@@ -139,26 +161,44 @@ fn exact_p1<S: ForwardSde<Scalar = f64> + Sync>(sde: &S) -> impl Fn(usize, &mut 
 fn t11_reverse_sde_euler_maruyama_exact_recursion() -> Result<()> {
     let vp = Vp::<f64>::linear(1, 0.1, 20.0)?;
     let (m, v) = em_recursion(&vp, 100);
-    assert!((m - 2.01172).abs() < 1e-5 && (v - 0.25390).abs() < 1e-5, "{m} {v}");
+    assert!(
+        (m - 2.01172).abs() < 1e-5 && (v - 0.25390).abs() < 1e-5,
+        "{m} {v}"
+    );
     let zc = z_crit(2e-6, 12);
     let d = data();
     let ve = Ve::<f64>::new(1, 0.01, 10.0)?;
     let svp = SubVp::<f64>::linear(1, 0.1, 20.0)?;
     for n in [20, 100] {
         let s = ReverseSampler::new(vp, Marginal::new(&d, vp)?, n, EPS, Predictor::EulerMaruyama)?;
-        let out = s.run(&ParticleRun::new(20_000).seed(1100 + n as u64), &exact_p1(&vp))?;
+        let out = s.run(
+            &ParticleRun::new(20_000).seed(1100 + n as u64),
+            &exact_p1(&vp),
+        )?;
         let (m, v) = em_recursion(&vp, n);
         let (zm, zv) = z_mean_var(out.as_slice(), m, v);
         assert!(zm.abs() < zc && zv.abs() < zc, "VP N={n}: {zm} {zv}");
 
         let s = ReverseSampler::new(ve, Marginal::new(&d, ve)?, n, EPS, Predictor::EulerMaruyama)?;
-        let out = s.run(&ParticleRun::new(20_000).seed(1200 + n as u64), &exact_p1(&ve))?;
+        let out = s.run(
+            &ParticleRun::new(20_000).seed(1200 + n as u64),
+            &exact_p1(&ve),
+        )?;
         let (m, v) = em_recursion(&ve, n);
         let (zm, zv) = z_mean_var(out.as_slice(), m, v);
         assert!(zm.abs() < zc && zv.abs() < zc, "VE N={n}: {zm} {zv}");
 
-        let s = ReverseSampler::new(svp, Marginal::new(&d, svp)?, n, EPS, Predictor::EulerMaruyama)?;
-        let out = s.run(&ParticleRun::new(20_000).seed(1300 + n as u64), &exact_p1(&svp))?;
+        let s = ReverseSampler::new(
+            svp,
+            Marginal::new(&d, svp)?,
+            n,
+            EPS,
+            Predictor::EulerMaruyama,
+        )?;
+        let out = s.run(
+            &ParticleRun::new(20_000).seed(1300 + n as u64),
+            &exact_p1(&svp),
+        )?;
         let (m, v) = em_recursion(&svp, n);
         let (zm, zv) = z_mean_var(out.as_slice(), m, v);
         assert!(zm.abs() < zc && zv.abs() < zc, "sub-VP N={n}: {zm} {zv}");
@@ -198,10 +238,16 @@ fn t11_em_error_halves_as_n_doubles() -> Result<()> {
             v = a * a * v + g[0] * g[0] * h;
         }
         let (mr, vr) = em_recursion(&vp, n);
-        assert!((m - mr).abs() < 1e-9 && (v - vr).abs() < 1e-9, "N={n}: library {m} {v} vs {mr} {vr}");
+        assert!(
+            (m - mr).abs() < 1e-9 && (v - vr).abs() < 1e-9,
+            "N={n}: library {m} {v} vs {mr} {vr}"
+        );
         errs.push(v - v_eps);
     }
-    assert!((errs[0] - 8.2e-3).abs() < 1e-4 && (errs[6] - 1.1e-4).abs() < 1e-5, "{errs:?}");
+    assert!(
+        (errs[0] - 8.2e-3).abs() < 1e-4 && (errs[6] - 1.1e-4).abs() < 1e-5,
+        "{errs:?}"
+    );
     for w in errs.windows(2) {
         let r = w[0] / w[1];
         assert!((1.8..2.3).contains(&r), "ratio {r} in {errs:?}");
@@ -229,20 +275,41 @@ fn ancestral_ddim_and_heun_exact_recursions() -> Result<()> {
         assert!(zm.abs() < zc && zv.abs() < zc, "{what}: {zm} {zv}");
     };
     let s = ReverseSampler::new(vp, &sc, n, EPS, Predictor::Ancestral)?;
-    check(s.run(&ParticleRun::new(20_000).seed(21), &exact_p1(&vp))?.as_slice(), ancestral_recursion(&vp, n), "ancestral");
+    check(
+        s.run(&ParticleRun::new(20_000).seed(21), &exact_p1(&vp))?
+            .as_slice(),
+        ancestral_recursion(&vp, n),
+        "ancestral",
+    );
     for (eta, seed) in [(0.0, 22), (1.0, 23)] {
         let s = Ddim::new(vp, &sc, n, EPS, eta)?;
-        check(s.run(&ParticleRun::new(20_000).seed(seed), &exact_p1(&vp))?.as_slice(), ddim_recursion(&vp, n, eta), "ddim");
+        check(
+            s.run(&ParticleRun::new(20_000).seed(seed), &exact_p1(&vp))?
+                .as_slice(),
+            ddim_recursion(&vp, n, eta),
+            "ddim",
+        );
     }
     let s = ProbabilityFlow::new(vp, &sc, n, EPS)?;
-    check(s.run(&ParticleRun::new(20_000).seed(24), &exact_p1(&vp))?.as_slice(), heun_recursion(&vp, n), "heun");
+    check(
+        s.run(&ParticleRun::new(20_000).seed(24), &exact_p1(&vp))?
+            .as_slice(),
+        heun_recursion(&vp, n),
+        "heun",
+    );
 
     let (m, v) = pf_euler_recursion(&vp, 100);
-    assert!((m - 2.00616).abs() < 1e-5 && (v - 0.24790).abs() < 1e-5, "{m} {v}");
+    assert!(
+        (m - 2.00616).abs() < 1e-5 && (v - 0.24790).abs() < 1e-5,
+        "{m} {v}"
+    );
     // Heun's variance error is second order: it quarters as N doubles.
     let e = |n: usize| heun_recursion(&vp, n).1 - vt(&vp, EPS);
     let (e1, e2, e3) = (e(100), e(200), e(400));
-    assert!((3.5..4.6).contains(&(e1 / e2)) && (3.5..4.6).contains(&(e2 / e3)), "{e1} {e2} {e3}");
+    assert!(
+        (3.5..4.6).contains(&(e1 / e2)) && (3.5..4.6).contains(&(e2 / e3)),
+        "{e1} {e2} {e3}"
+    );
     // The deterministic samplers are affine maps x ↦ A x + B here: read (A, B) off the library
     // from the starts 0 and 1 and compare the implied law with the recursions (N = 100).
     let affine = |out: Particles<f64>| {
@@ -252,10 +319,16 @@ fn ancestral_ddim_and_heun_exact_recursions() -> Result<()> {
     let two = |i: usize, _r: &mut ChainRng, x: &mut [f64]| x[0] = i as f64;
     let (m, v) = affine(ProbabilityFlow::new(vp, &sc, 100, EPS)?.run(&ParticleRun::new(2), &two)?);
     let (mr, vr) = heun_recursion(&vp, 100);
-    assert!((m - mr).abs() < 1e-10 && (v - vr).abs() < 1e-10, "heun {m} {v} vs {mr} {vr}");
+    assert!(
+        (m - mr).abs() < 1e-10 && (v - vr).abs() < 1e-10,
+        "heun {m} {v} vs {mr} {vr}"
+    );
     let (m, v) = affine(Ddim::new(vp, &sc, 100, EPS, 0.0)?.run(&ParticleRun::new(2), &two)?);
     let (mr, vr) = ddim_recursion(&vp, 100, 0.0);
-    assert!((m - mr).abs() < 1e-10 && (v - vr).abs() < 1e-10, "ddim {m} {v} vs {mr} {vr}");
+    assert!(
+        (m - mr).abs() < 1e-10 && (v - vr).abs() < 1e-10,
+        "ddim {m} {v} vs {mr} {vr}"
+    );
     // Deterministic samplers are deterministic maps of the start: same seed ⇒ same output.
     let a = s.run(&ParticleRun::new(100).seed(1).threads(1), &exact_p1(&vp))?;
     let b = s.run(&ParticleRun::new(100).seed(1).threads(2), &exact_p1(&vp))?;
@@ -285,7 +358,10 @@ fn forward_sde_kernels_match_their_sdes() -> Result<()> {
             let v = |t: f64| sde.marginal_std(t).powi(2);
             let dv = (v(t + h) - v(t - h)) / (2.0 * h);
             let rhs = 2.0 * sde.drift_coef(t) * v(t) + sde.diffusion_coef(t).powi(2);
-            assert!((dv - rhs).abs() < 1e-5 * (1.0 + rhs.abs()), "t={t}: {dv} vs {rhs}");
+            assert!(
+                (dv - rhs).abs() < 1e-5 * (1.0 + rhs.abs()),
+                "t={t}: {dv} vs {rhs}"
+            );
             let la = |t: f64| sde.mean_coef(t).ln();
             let dla = (la(t + h) - la(t - h)) / (2.0 * h);
             assert!((dla - sde.drift_coef(t)).abs() < 1e-5 * (1.0 + dla.abs()));
@@ -297,7 +373,11 @@ fn forward_sde_kernels_match_their_sdes() -> Result<()> {
     }
     // Cosine: ᾱ(t) = cos²(π/2 (t+s)/(1+s)) / cos²(π/2 s/(1+s)) below the clip.
     let abar = |t: f64| {
-        let f = |u: f64| (std::f64::consts::FRAC_PI_2 * (u + 0.008) / 1.008).cos().powi(2);
+        let f = |u: f64| {
+            (std::f64::consts::FRAC_PI_2 * (u + 0.008) / 1.008)
+                .cos()
+                .powi(2)
+        };
         f(t) / f(0.0)
     };
     assert!((cvp.mean_coef(0.5).powi(2) - abar(0.5)).abs() < 1e-12);
@@ -311,7 +391,11 @@ fn fd_check<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], s: &[f64]) {
         a[i] += h;
         b[i] -= h;
         let fd = (f(&a) - f(&b)) / (2.0 * h);
-        assert!((fd - s[i]).abs() < 1e-6 * (1.0 + s[i].abs()), "coordinate {i}: fd {fd} vs {}", s[i]);
+        assert!(
+            (fd - s[i]).abs() < 1e-6 * (1.0 + s[i].abs()),
+            "coordinate {i}: fd {fd} vs {}",
+            s[i]
+        );
     }
 }
 
@@ -327,17 +411,31 @@ fn t12_scores_match_finite_differences() -> Result<()> {
     let mut rng = langevin::rng::stream(12, 0);
     let gmm = GaussianMixture::with_diagonal(
         vec![0.2, 0.5, 0.3],
-        vec![vec![0.0, 1.0, -1.0], vec![2.0, 0.0, 0.5], vec![-1.0, -2.0, 1.0]],
-        vec![vec![0.5, 0.3, 1.0], vec![0.2, 0.2, 0.4], vec![1.0, 0.6, 0.3]],
+        vec![
+            vec![0.0, 1.0, -1.0],
+            vec![2.0, 0.0, 0.5],
+            vec![-1.0, -2.0, 1.0],
+        ],
+        vec![
+            vec![0.5, 0.3, 1.0],
+            vec![0.2, 0.2, 0.4],
+            vec![1.0, 0.6, 0.3],
+        ],
     )?;
-    let g = Gaussian::full(vec![1.0, -1.0, 0.5], &[2.0, 0.6, 0.2, 0.6, 1.0, -0.3, 0.2, -0.3, 0.7])?;
+    let g = Gaussian::full(
+        vec![1.0, -1.0, 0.5],
+        &[2.0, 0.6, 0.2, 0.6, 1.0, -0.3, 0.2, -0.3, 0.7],
+    )?;
     let sg = SmoothedGaussian::new(&g)?;
     let mut data = vec![0.0; 3 * 50];
-    data.iter_mut().for_each(|v| *v = f64::standard_normal(&mut rng));
+    data.iter_mut()
+        .for_each(|v| *v = f64::standard_normal(&mut rng));
     let emp = EmpiricalScore::new(data, 3)?;
     let mut s = [0.0; 3];
     for _ in 0..5 {
-        let x: Vec<f64> = (0..3).map(|_| 1.5 * f64::standard_normal(&mut rng)).collect();
+        let x: Vec<f64> = (0..3)
+            .map(|_| 1.5 * f64::standard_normal(&mut rng))
+            .collect();
         for sigma in [0.0, 0.1, 1.0] {
             gmm.score_sigma_into(&x, sigma, &mut s);
             fd_check(|y| gmm.log_density_sigma(y, sigma), &x, &s);
@@ -364,9 +462,23 @@ fn t12_scores_match_finite_differences() -> Result<()> {
     let marg = Marginal::new(&gmm, vp)?;
     let t = 0.4;
     let a = vp.mean_coef(t);
-    let means = (0..3).map(|k| gmm.component_mean(k).unwrap().iter().map(|m| a * m).collect()).collect();
+    let means = (0..3)
+        .map(|k| {
+            gmm.component_mean(k)
+                .unwrap()
+                .iter()
+                .map(|m| a * m)
+                .collect()
+        })
+        .collect();
     let vars = (0..3)
-        .map(|k| gmm.component_variances(k).unwrap().iter().map(|v| a * a * v + 1.0 - a * a).collect())
+        .map(|k| {
+            gmm.component_variances(k)
+                .unwrap()
+                .iter()
+                .map(|v| a * a * v + 1.0 - a * a)
+                .collect()
+        })
         .collect();
     let explicit = GaussianMixture::with_diagonal(vec![0.2, 0.5, 0.3], means, vars)?;
     let x = [0.3, -0.2, 0.9];
@@ -376,14 +488,19 @@ fn t12_scores_match_finite_differences() -> Result<()> {
         assert!((s[i] - want[i]).abs() < 1e-10, "{s:?} vs {want:?}");
     }
     // Batched empirical score = single-point path.
-    let xs: Vec<f64> = (0..3 * 70).map(|_| 2.0 * f64::standard_normal(&mut rng)).collect();
+    let xs: Vec<f64> = (0..3 * 70)
+        .map(|_| 2.0 * f64::standard_normal(&mut rng))
+        .collect();
     let mut out = vec![0.0; xs.len()];
     let mut work = Vec::new();
     emp.score_sigma_batch_into(&xs, 0.4, &mut out, &mut work);
     for (x, o) in xs.chunks(3).zip(out.chunks(3)) {
         emp.score_sigma_into(x, 0.4, &mut s);
         for i in 0..3 {
-            assert!((s[i] - o[i]).abs() < 1e-10 * (1.0 + s[i].abs()), "{s:?} vs {o:?}");
+            assert!(
+                (s[i] - o[i]).abs() < 1e-10 * (1.0 + s[i].abs()),
+                "{s:?} vs {o:?}"
+            );
         }
     }
     // Far out: finite scores pointing back (log-sum-exp), batched too.
@@ -408,8 +525,16 @@ fn t12_scores_match_finite_differences() -> Result<()> {
 fn t12_stein_and_tweedie_identities() -> Result<()> {
     let gmm = GaussianMixture::with_diagonal(
         vec![0.2, 0.5, 0.3],
-        vec![vec![0.0, 1.0, -1.0], vec![2.0, 0.0, 0.5], vec![-1.0, -2.0, 1.0]],
-        vec![vec![0.5, 0.3, 1.0], vec![0.2, 0.2, 0.4], vec![1.0, 0.6, 0.3]],
+        vec![
+            vec![0.0, 1.0, -1.0],
+            vec![2.0, 0.0, 0.5],
+            vec![-1.0, -2.0, 1.0],
+        ],
+        vec![
+            vec![0.5, 0.3, 1.0],
+            vec![0.2, 0.2, 0.4],
+            vec![1.0, 0.6, 0.3],
+        ],
     )?;
     let n = 40_000;
     let zc = z_crit(2e-6, 14);
@@ -422,8 +547,8 @@ fn t12_stein_and_tweedie_identities() -> Result<()> {
     for (li, sigma) in [0.1, 1.0].into_iter().enumerate() {
         let mut rng = langevin::rng::stream(1212, li as u64);
         let mut stein = Vec::with_capacity(n);
-        let mut resid = vec![Vec::with_capacity(n); 3];
-        let mut cross = vec![Vec::with_capacity(n); 3];
+        let mut resid = vec![Vec::<f64>::new(); 3];
+        let mut cross = vec![Vec::<f64>::new(); 3];
         let (mut x0, mut xt, mut s) = ([0.0; 3], [0.0; 3], [0.0; 3]);
         for _ in 0..n {
             gmm.sample_into(&mut rng, &mut x0);
@@ -444,7 +569,10 @@ fn t12_stein_and_tweedie_identities() -> Result<()> {
             let (z, m) = zstat(&resid[i]);
             assert!(z.abs() < zc, "Tweedie mean σ={sigma}, i={i}: {m} (z = {z})");
             let (z, m) = zstat(&cross[i]);
-            assert!(z.abs() < zc, "Tweedie cross σ={sigma}, i={i}: {m} (z = {z})");
+            assert!(
+                z.abs() < zc,
+                "Tweedie cross σ={sigma}, i={i}: {m} (z = {z})"
+            );
         }
     }
     Ok(())
@@ -464,7 +592,8 @@ impl Target for Perturbed<'_> {
 impl NoiseConditionalScore for Perturbed<'_> {
     fn score_sigma_into(&self, x: &[f64], sigma: f64, out: &mut [f64]) {
         self.inner.score_sigma_into(x, sigma, out);
-        out.iter_mut().for_each(|o| *o = self.scale * *o + self.shift);
+        out.iter_mut()
+            .for_each(|o| *o = self.scale * *o + self.shift);
     }
 }
 
@@ -490,13 +619,26 @@ fn dsm_exact_score_beats_perturbed_scores() -> Result<()> {
     assert!(exact.total < 1.0, "{}", exact.total); // < d/2
     let zc = z_crit(2e-6, 2);
     for (scale, shift) in [(1.1, 0.0), (1.0, 0.2)] {
-        let p = Perturbed { inner: &gmm, scale, shift };
+        let p = Perturbed {
+            inner: &gmm,
+            scale,
+            shift,
+        };
         let other = dsm_loss(&p, &data, &sigmas, 8, 67)?;
-        let diffs: Vec<f64> = other.per_point.iter().zip(&exact.per_point).map(|(a, b)| a - b).collect();
+        let diffs: Vec<f64> = other
+            .per_point
+            .iter()
+            .zip(&exact.per_point)
+            .map(|(a, b)| a - b)
+            .collect();
         let c = diffs.len() as f64;
         let m = diffs.iter().sum::<f64>() / c;
         let sd = (diffs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (c - 1.0)).sqrt();
-        assert!(m / (sd / c.sqrt()) > zc, "scale {scale} shift {shift}: Δ = {m} ± {}", sd / c.sqrt());
+        assert!(
+            m / (sd / c.sqrt()) > zc,
+            "scale {scale} shift {shift}: Δ = {m} ± {}",
+            sd / c.sqrt()
+        );
     }
     assert!(dsm_loss(&gmm, &data, &[], 2, 1).is_err());
     assert!(dsm_loss(&gmm, &data, &[0.0], 2, 1).is_err());

@@ -215,9 +215,12 @@ impl BetaSchedule {
     /// # Errors
     /// [`Error::InvalidSchedule`] unless `0 ≤ beta_min ≤ beta_max`, `beta_max > 0`, finite.
     pub fn linear(beta_min: f64, beta_max: f64) -> Result<Self> {
-        if !(beta_min.is_finite() && beta_max.is_finite() && beta_min >= 0.0)
-            || !(beta_max >= beta_min && beta_max > 0.0)
-        {
+        let ok = beta_min.is_finite()
+            && beta_max.is_finite()
+            && beta_min >= 0.0
+            && beta_max >= beta_min
+            && beta_max > 0.0;
+        if !ok {
             return Err(Error::InvalidSchedule {
                 reason: format!(
                     "linear β needs finite 0 ≤ β_min ≤ β_max with β_max > 0, got ({beta_min}, {beta_max}); \
