@@ -22,8 +22,8 @@
 //! instead (distances comparable to the data spacing) — still not new digits. A learned score
 //! generalises only because its function class cannot represent this sharp empirical score.
 //!
-//! Outputs: ASCII art of a few samples, and a PGM image grid `digits_samples.pgm` (in the
-//! current directory; the first argument overrides the path).
+//! Outputs: ASCII art of a few samples, and a PGM image grid `digits_samples.pgm` in the
+//! system's temporary directory (the first argument overrides the path).
 //!
 //! Run with `cargo run --release --example digits` (a few seconds).
 

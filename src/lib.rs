@@ -54,6 +54,7 @@
 //! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`] |
 //! | [`integrators`] | [`Integrator`], [`EulerMaruyama`] |
 //! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`] |
+//! | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
 //!

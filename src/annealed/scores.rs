@@ -185,8 +185,8 @@ impl<P: TimeConditionalScore + ?Sized> TimeConditionalScore for &P {
 /// let sde = Vp::<f64>::linear(1, 0.1, 20.0)?;
 /// let m = Marginal::new(&gmm, sde)?;
 /// let mut s = [0.0];
-/// m.score_t_into(&[0.0], 1.0, &mut s);          // p_1 ≈ N(0.0133, 0.99998): s ≈ 0.0133
-/// assert!((s[0] - 0.01328).abs() < 1e-3);
+/// m.score_t_into(&[0.0], 1.0, &mut s);          // p_1 ≈ N(0.0131, 1.0): s ≈ 0.0131
+/// assert!((s[0] - 0.01314).abs() < 1e-4);
 /// # Ok::<(), langevin::Error>(())
 /// ```
 #[derive(Debug, Clone)]
