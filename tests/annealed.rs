@@ -192,7 +192,7 @@ fn mode_counts<'a>(gmm: &GaussianMixture<f64>, xs: impl Iterator<Item = &'a [f64
 ///   (measured χ² = 898 ≈ 0.45 C). The test asserts ULA's χ² exceeds the critical value.
 ///
 /// Bugs caught: annealing that skips the large-σ levels or uses σ_{i+1} (weights freeze
-/// early, like ULA), a corrector with per-particle SNR steps (measured χ² ≈ 550 with the first implementation), a VP
+/// early, like ULA), a corrector with per-particle SNR steps (measured χ² ≈ 550 at C = 4000), a VP
 /// marginal without the α_t scaling, responsibilities that ignore the weights.
 #[test]
 fn unequal_mode_weights_recovered_by_annealing_and_pc_not_by_ula() -> Result<()> {
