@@ -181,9 +181,12 @@ fn main() -> Result<()> {
         }
         println!();
     }
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "digits_samples.pgm".into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        std::env::temp_dir()
+            .join("digits_samples.pgm")
+            .to_string_lossy()
+            .into_owned()
+    });
     match write_pgm(&path, &[&rev_den, &al_out, &blur], 16) {
         Ok(()) => {
             println!("wrote {path} (rows: reverse SDE + Tweedie, annealed Langevin, σ_L = 0.5)")
