@@ -54,6 +54,7 @@
 //! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`] |
 //! | [`integrators`] | [`Integrator`], [`EulerMaruyama`] |
 //! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`] |
+//! | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
 //! | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy |
@@ -67,6 +68,7 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod annealed;
 pub mod density;
 pub mod diagnostics;
 pub mod error;
