@@ -7,8 +7,14 @@
 //! [`Integrator::step`] draws them from an RNG.
 
 mod euler_maruyama;
+mod milstein;
+mod sra;
+mod underdamped;
 
 pub use euler_maruyama::EulerMaruyama;
+pub use milstein::{Milstein, MilsteinDerivativeFree};
+pub use sra::{Sra1, StochasticHeun};
+pub use underdamped::{Baoab, Obabo, UnderdampedState};
 
 use crate::Real;
 #[allow(unused_imports)]
