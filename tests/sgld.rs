@@ -162,10 +162,10 @@ impl StochasticScore for Conjugate {
 /// variance SE from the sample fourth moment; α = 1e-6 each).
 /// (2) Bias budget, deterministic: at a frozen step h the stationary variance is
 /// (1/P)(1 + hσ_g²/2)/(1 − hP/2), a relative bias ≈ hP/2 (discretisation, 0.5 % at
-/// h_K P ≈ 0.0098) + hσ_g²/2 (minibatch noise = hP·(N/n)·Var_pop(y)/(2s²) ≈ 4.9 %). With
+/// h_K P ≈ 0.0098) + hσ_g²/2 (minibatch noise = hP·(N/n)·Var_pop(y)/(2s²) ≈ 6 % for these data). With
 /// decaying steps the variance relaxes at rate 2h_kP = 10/(10 + k) while its frozen-step
 /// target moves at rate 1/(10 + k), so it lags by a factor ≈ 1/(1 − 1/10) ≈ 1.11; the budget
-/// is 1.5 × the frozen-step bias at h_K (≈ 8 %; the recursion gives 7.2 %). The mean's
+/// is 1.5 × the frozen-step bias at h_K (≈ 9.7 %; the recursion gives 7.2 %). The mean's
 /// initial error decays as Π(1 − h_k P) ≈ (10/510)^5 ≈ 3e-9: budget 1e-3 posterior sd.
 /// Smaller final steps (longer runs) shrink both: SGLD trades bias for mixing.
 /// Bugs caught: missing N/n rescaling (mean pulled to the prior, z ≫ 5), noise sqrt(h)
