@@ -13,7 +13,11 @@ use langevin::sde::OrnsteinUhlenbeck;
 use langevin::targets::Gaussian;
 use std::hint::black_box;
 
-fn bench_integrator<I: Integrator<OrnsteinUhlenbeck<f64>>>(c: &mut Criterion, name: &str, integ: I) {
+fn bench_integrator<I: Integrator<OrnsteinUhlenbeck<f64>>>(
+    c: &mut Criterion,
+    name: &str,
+    integ: I,
+) {
     let mut group = c.benchmark_group(name);
     for &d in &[100usize, 10_000] {
         let ou = OrnsteinUhlenbeck::new(vec![0.0; d], 1.0, 1.0).unwrap();
@@ -23,7 +27,15 @@ fn bench_integrator<I: Integrator<OrnsteinUhlenbeck<f64>>>(c: &mut Criterion, na
         let mut rng = stream(1, 0);
         group.bench_with_input(BenchmarkId::from_parameter(d), &d, |b, _| {
             b.iter(|| {
-                integ.step(&ou, 0.0, 0.01, black_box(&mut x), &mut rng, &mut dw, &mut scratch);
+                integ.step(
+                    &ou,
+                    0.0,
+                    0.01,
+                    black_box(&mut x),
+                    &mut rng,
+                    &mut dw,
+                    &mut scratch,
+                );
             })
         });
     }
@@ -49,10 +61,18 @@ fn integrators(c: &mut Criterion) {
     bench_integrator(c, "milstein_derivative_free", MilsteinDerivativeFree);
     bench_integrator(c, "stochastic_heun", StochasticHeun);
     bench_integrator(c, "sra1", Sra1);
-    bench_kernel(c, "baoab", |d| Baoab::new(Gaussian::<f64>::standard(d).unwrap(), 0.1, 1.0).unwrap());
-    bench_kernel(c, "obabo", |d| Obabo::new(Gaussian::<f64>::standard(d).unwrap(), 0.1, 1.0).unwrap());
+    bench_kernel(c, "baoab", |d| {
+        Baoab::new(Gaussian::<f64>::standard(d).unwrap(), 0.1, 1.0).unwrap()
+    });
+    bench_kernel(c, "obabo", |d| {
+        Obabo::new(Gaussian::<f64>::standard(d).unwrap(), 0.1, 1.0).unwrap()
+    });
     bench_kernel(c, "sgld", |d| {
-        Sgld::new(ExactScore(Gaussian::<f64>::standard(d).unwrap()), Constant::new(0.1).unwrap()).unwrap()
+        Sgld::new(
+            ExactScore(Gaussian::<f64>::standard(d).unwrap()),
+            Constant::new(0.1).unwrap(),
+        )
+        .unwrap()
     });
 }
 

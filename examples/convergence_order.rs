@@ -18,11 +18,25 @@ use langevin::testing::{ExactReference, OrderConfig, OrderEstimate, Reference, e
 fn row(sde: &str, name: &str, declared: (f64, f64), e: &OrderEstimate) {
     println!(
         "{sde:<5} {name:<27} {:>5.1} {:>7.3} [{:.3}, {:.3}]  {:>5.1} {:>7.3} [{:.3}, {:.3}]",
-        declared.0, e.strong.order, e.strong.lower, e.strong.upper, declared.1, e.weak.order, e.weak.lower, e.weak.upper
+        declared.0,
+        e.strong.order,
+        e.strong.lower,
+        e.strong.upper,
+        declared.1,
+        e.weak.order,
+        e.weak.lower,
+        e.weak.upper
     );
 }
 
-fn study<S, I, R>(label: &str, name: &str, integ: &I, sde: &S, reference: &R, cfg: &OrderConfig<f64>) -> Result<()>
+fn study<S, I, R>(
+    label: &str,
+    name: &str,
+    integ: &I,
+    sde: &S,
+    reference: &R,
+    cfg: &OrderConfig<f64>,
+) -> Result<()>
 where
     S: Sde<Scalar = f64> + Sync,
     I: Integrator<S> + Sync,
@@ -43,15 +57,34 @@ fn main() -> Result<()> {
     let exact = ExactReference(|x0: &[f64], p: &BrownianPath<f64>, out: &mut [f64]| {
         gbm.exact_solution(x0, p.duration(), p.total(), out)
     });
-    let cfg = OrderConfig::new(vec![1.0], 1.0).fine_steps(512).paths(10_000).seed(2001);
+    let cfg = OrderConfig::new(vec![1.0], 1.0)
+        .fine_steps(512)
+        .paths(10_000)
+        .seed(2001);
     study("GBM", "Euler–Maruyama", &EulerMaruyama, &gbm, &exact, &cfg)?;
     study("GBM", "Milstein", &Milstein, &gbm, &exact, &cfg)?;
-    study("GBM", "Milstein (derivative-free)", &MilsteinDerivativeFree, &gbm, &exact, &cfg)?;
-    study("GBM", "stochastic Heun (Strat.)", &StochasticHeun, &strat, &exact, &cfg)?;
+    study(
+        "GBM",
+        "Milstein (derivative-free)",
+        &MilsteinDerivativeFree,
+        &gbm,
+        &exact,
+        &cfg,
+    )?;
+    study(
+        "GBM",
+        "stochastic Heun (Strat.)",
+        &StochasticHeun,
+        &strat,
+        &exact,
+        &cfg,
+    )?;
     println!("(SRA1 needs additive noise: not applicable to GBM)");
 
     let ou = OrnsteinUhlenbeck::new(vec![0.5], 2.0, 1.0)?;
-    let exact = ExactReference(|x0: &[f64], p: &BrownianPath<f64>, out: &mut [f64]| ou.solve_on_path(x0, p, out));
+    let exact = ExactReference(|x0: &[f64], p: &BrownianPath<f64>, out: &mut [f64]| {
+        ou.solve_on_path(x0, p, out)
+    });
     let cfg = OrderConfig::new(vec![2.0], 1.0)
         .fine_steps(1024)
         .ratios(vec![4, 8, 16, 32, 64])
@@ -60,7 +93,14 @@ fn main() -> Result<()> {
         .seed(2010);
     study("OU", "Euler–Maruyama", &EulerMaruyama, &ou, &exact, &cfg)?;
     study("OU", "Milstein", &Milstein, &ou, &exact, &cfg)?;
-    study("OU", "Milstein (derivative-free)", &MilsteinDerivativeFree, &ou, &exact, &cfg)?;
+    study(
+        "OU",
+        "Milstein (derivative-free)",
+        &MilsteinDerivativeFree,
+        &ou,
+        &exact,
+        &cfg,
+    )?;
     study("OU", "stochastic Heun", &StochasticHeun, &ou, &exact, &cfg)?;
     study("OU", "SRA1", &Sra1, &ou, &exact, &cfg)?;
     // A nonlinear additive-noise SDE: Langevin on the double well (x² − 1)², where SRA1 shows
@@ -72,7 +112,14 @@ fn main() -> Result<()> {
         .ratios(vec![16, 32, 64, 128, 256])
         .paths(1_000)
         .seed(3);
-    study("DW", "Euler–Maruyama (= ULA)", &EulerMaruyama, &dw, &fine, &cfg)?;
+    study(
+        "DW",
+        "Euler–Maruyama (= ULA)",
+        &EulerMaruyama,
+        &dw,
+        &fine,
+        &cfg,
+    )?;
     study("DW", "SRA1", &Sra1, &dw, &fine, &cfg)?;
     println!(
         "\nNotes: additive noise makes EM/Milstein/Heun coincide in strong order 1 on OU; on a\n\

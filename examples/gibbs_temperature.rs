@@ -57,13 +57,15 @@ fn main() -> Result<()> {
         let z = partition(temp);
         let mut l1 = 0.0;
         println!("\nT = ησ²/2 = {temp} (η = {eta}, σ = {sigma:.3}), {total} draws");
-        println!("{:>14} {:>10} {:>10}  {}", "bin", "histogram", "Gibbs", "");
+        println!("{:>14} {:>10} {:>10}", "bin", "histogram", "Gibbs");
         for (b, &n) in counts.iter().enumerate() {
             let (a, bb) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
             let emp = n as f64 / (total as f64 * width);
             // Exact bin average of the Gibbs density (Simpson on the bin).
             let m = 0.5 * (a + bb);
-            let exact = ((-u(a) / temp).exp() + 4.0 * (-u(m) / temp).exp() + (-u(bb) / temp).exp()) / 6.0 / z;
+            let exact = ((-u(a) / temp).exp() + 4.0 * (-u(m) / temp).exp() + (-u(bb) / temp).exp())
+                / 6.0
+                / z;
             l1 += (emp - exact).abs() * width;
             let bar = "#".repeat((emp * 40.0).round() as usize);
             println!("[{a:>5.2},{bb:>5.2}) {emp:>10.4} {exact:>10.4}  {bar}");

@@ -74,8 +74,8 @@ pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
-pub mod testing;
 pub mod targets;
+pub mod testing;
 pub mod trace;
 
 pub use density::{LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target};

@@ -44,7 +44,9 @@ fn em_on_ou_exact_mean_and_variance_recursion() {
         let (em_m, em_v) = ou.em_moments(x0, 0, h, k);
         let zm = (m - em_m) / (em_v / c as f64).sqrt();
         let zv = (v - em_v) / (em_v * (2.0 / (c as f64 - 1.0)).sqrt());
-        eprintln!("K = {k}: mean {m:.5} vs {em_m:.5} (z {zm:.2}), var {v:.5} vs {em_v:.5} (z {zv:.2})");
+        eprintln!(
+            "K = {k}: mean {m:.5} vs {em_m:.5} (z {zm:.2}), var {v:.5} vs {em_v:.5} (z {zv:.2})"
+        );
         // Two save times × two statistics: split α = 2e-6 four ways (z = 5.03).
         assert!(zm.abs() < 5.03 && zv.abs() < 5.03);
     }
@@ -82,7 +84,11 @@ fn ou_exact_transition_sampler_moments() {
 fn em_on_gbm_exact_mean() {
     let gbm = GeometricBrownianMotion::new(1, 0.5, 0.4).unwrap();
     let (h, k, c) = (0.05, 20u32, 40_000);
-    let sol = Solver::new(0.0, h * k as f64, h).paths(c).seed(3).solve(&gbm, &EulerMaruyama, &[1.0]).unwrap();
+    let sol = Solver::new(0.0, h * k as f64, h)
+        .paths(c)
+        .seed(3)
+        .solve(&gbm, &EulerMaruyama, &[1.0])
+        .unwrap();
     let (m1, m2) = gbm.em_moments(1.0, h, k);
     let m = sol.mean(0).unwrap()[0];
     let se = ((m2 - m1 * m1) / c as f64).sqrt();
@@ -116,7 +122,11 @@ fn solver_is_thread_count_independent() {
 #[test]
 fn solver_reports_non_finite_state() {
     let ou = OrnsteinUhlenbeck::new(vec![0.0], 1.0, 1.0).unwrap();
-    let err = Solver::new(0.0, 3.0 * 2000.0, 3.0).paths(3).seed(1).solve(&ou, &EulerMaruyama, &[1.0]).unwrap_err();
+    let err = Solver::new(0.0, 3.0 * 2000.0, 3.0)
+        .paths(3)
+        .seed(1)
+        .solve(&ou, &EulerMaruyama, &[1.0])
+        .unwrap_err();
     match err {
         Error::NonFiniteState { chain, step, .. } => {
             assert_eq!(chain, 0);
@@ -132,7 +142,12 @@ fn solver_reports_non_finite_state() {
 
 /// The linear recursion z' = A z + B ξ of a splitting on U = kx²/2 (M = 1), built by hand
 /// from the B, A, O maps — independent of the implementation.
-fn splitting_matrices(scheme: &str, h: f64, gamma: f64, k: f64) -> (Matrix2<f64>, Vec<Vector2<f64>>) {
+fn splitting_matrices(
+    scheme: &str,
+    h: f64,
+    gamma: f64,
+    k: f64,
+) -> (Matrix2<f64>, Vec<Vector2<f64>>) {
     let b = Matrix2::new(1.0, 0.0, -0.5 * h * k, 1.0);
     let a = |tau: f64| Matrix2::new(1.0, tau, 0.0, 1.0);
     let o = |c: f64| Matrix2::new(1.0, 0.0, 0.0, c);
@@ -181,18 +196,37 @@ fn splitting_stationary_covariances_closed_forms() {
     for &(h, gamma, k) in &[(0.5, 1.0, 4.0), (0.3, 5.0, 2.0), (1.2, 0.2, 1.0)] {
         let (a, b) = splitting_matrices("BAOAB", h, gamma, k);
         let v = lyapunov(&a, &b);
-        assert!((v[(0, 0)] * k - 1.0).abs() < 1e-10, "BAOAB Var x {}", v[(0, 0)]);
-        assert!((v[(1, 1)] - (1.0 - h * h * k / 4.0)).abs() < 1e-10, "BAOAB Var v {}", v[(1, 1)]);
+        assert!(
+            (v[(0, 0)] * k - 1.0).abs() < 1e-10,
+            "BAOAB Var x {}",
+            v[(0, 0)]
+        );
+        assert!(
+            (v[(1, 1)] - (1.0 - h * h * k / 4.0)).abs() < 1e-10,
+            "BAOAB Var v {}",
+            v[(1, 1)]
+        );
         let (a, b) = splitting_matrices("OBABO", h, gamma, k);
         let v = lyapunov(&a, &b);
-        assert!((v[(0, 0)] * k * (1.0 - h * h * k / 4.0) - 1.0).abs() < 1e-10, "OBABO Var x {}", v[(0, 0)]);
+        assert!(
+            (v[(0, 0)] * k * (1.0 - h * h * k / 4.0) - 1.0).abs() < 1e-10,
+            "OBABO Var x {}",
+            v[(0, 0)]
+        );
         assert!((v[(1, 1)] - 1.0).abs() < 1e-10, "OBABO Var v {}", v[(1, 1)]);
     }
 }
 
 /// Runs `c` IID chains of a splitting kernel on N(0, 1/k) from its exact stationary law
 /// (x, v) ~ N(0, V) for `steps` steps and returns the final x of every chain.
-fn run_iid<K>(kernel: &K, v: &Matrix2<f64>, c: usize, steps: usize, seed: u64, set_v: impl Fn(&mut K::State, f64)) -> Vec<f64>
+fn run_iid<K>(
+    kernel: &K,
+    v: &Matrix2<f64>,
+    c: usize,
+    steps: usize,
+    seed: u64,
+    set_v: impl Fn(&mut K::State, f64),
+) -> Vec<f64>
 where
     K: Kernel<Scalar = f64>,
 {
@@ -200,7 +234,10 @@ where
     (0..c)
         .map(|i| {
             let mut rng = stream(seed, i as u64);
-            let (z1, z2): (f64, f64) = (f64::standard_normal(&mut rng), f64::standard_normal(&mut rng));
+            let (z1, z2): (f64, f64) = (
+                f64::standard_normal(&mut rng),
+                f64::standard_normal(&mut rng),
+            );
             let x0 = l[(0, 0)] * z1;
             let v0 = l[(1, 0)] * z1 + l[(1, 1)] * z2;
             let mut s = kernel.init(&[x0], i).unwrap();

@@ -17,12 +17,21 @@ use langevin::testing::{ExactReference, OrderConfig, OrderEstimate, estimate_ord
 fn report(name: &str, e: &OrderEstimate) {
     eprintln!(
         "{name}: strong {:.3} [{:.3}, {:.3}]  weak {:.3} [{:.3}, {:.3}]  errors {:?}",
-        e.strong.order, e.strong.lower, e.strong.upper, e.weak.order, e.weak.lower, e.weak.upper, e.strong_errors
+        e.strong.order,
+        e.strong.lower,
+        e.strong.upper,
+        e.weak.order,
+        e.weak.lower,
+        e.weak.upper,
+        e.strong_errors
     );
 }
 
 fn assert_band(what: &str, p: f64, lo: f64, hi: f64, ci: (f64, f64)) {
-    assert!(p >= lo && p <= hi, "{what}: fitted order {p} outside [{lo}, {hi}]");
+    assert!(
+        p >= lo && p <= hi,
+        "{what}: fitted order {p} outside [{lo}, {hi}]"
+    );
     assert!(
         ci.1 - ci.0 < 0.1,
         "{what}: bootstrap interval [{}, {}] too wide for the band to be meaningful",
@@ -31,7 +40,9 @@ fn assert_band(what: &str, p: f64, lo: f64, hi: f64, ci: (f64, f64)) {
     );
 }
 
-fn gbm_exact(gbm: &GeometricBrownianMotion<f64>) -> impl Fn(&[f64], &BrownianPath<f64>, &mut [f64]) + Sync + '_ {
+fn gbm_exact(
+    gbm: &GeometricBrownianMotion<f64>,
+) -> impl Fn(&[f64], &BrownianPath<f64>, &mut [f64]) + Sync + '_ {
     move |x0, p, out| gbm.exact_solution(x0, p.duration(), p.total(), out)
 }
 
@@ -42,16 +53,37 @@ fn gbm_exact(gbm: &GeometricBrownianMotion<f64>) -> impl Fn(&[f64], &BrownianPat
 fn t13_gbm_strong_orders_em_half_milstein_one() {
     let gbm = GeometricBrownianMotion::new(1, 2.0, 1.0).unwrap();
     let exact = ExactReference(gbm_exact(&gbm));
-    let cfg = OrderConfig::new(vec![1.0], 1.0).fine_steps(512).paths(10_000).seed(2001);
+    let cfg = OrderConfig::new(vec![1.0], 1.0)
+        .fine_steps(512)
+        .paths(10_000)
+        .seed(2001);
     let em = estimate_order(&EulerMaruyama, &gbm, &exact, &cfg).unwrap();
     report("EM/GBM", &em);
-    assert_band("EM on GBM", em.strong.order, 0.4, 0.6, (em.strong.lower, em.strong.upper));
+    assert_band(
+        "EM on GBM",
+        em.strong.order,
+        0.4,
+        0.6,
+        (em.strong.lower, em.strong.upper),
+    );
     let mil = estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap();
     report("Milstein/GBM", &mil);
-    assert_band("Milstein on GBM", mil.strong.order, 0.85, 1.15, (mil.strong.lower, mil.strong.upper));
+    assert_band(
+        "Milstein on GBM",
+        mil.strong.order,
+        0.85,
+        1.15,
+        (mil.strong.lower, mil.strong.upper),
+    );
     let dfm = estimate_order(&MilsteinDerivativeFree, &gbm, &exact, &cfg).unwrap();
     report("Milstein-DF/GBM", &dfm);
-    assert_band("derivative-free Milstein on GBM", dfm.strong.order, 0.85, 1.15, (dfm.strong.lower, dfm.strong.upper));
+    assert_band(
+        "derivative-free Milstein on GBM",
+        dfm.strong.order,
+        0.85,
+        1.15,
+        (dfm.strong.lower, dfm.strong.upper),
+    );
 }
 
 /// Stochastic Heun converges to the Stratonovich solution: the Itô GBM (λ, μ) is the
@@ -64,10 +96,19 @@ fn t13_heun_stratonovich_gbm_strong_order_one() {
     let itô = GeometricBrownianMotion::new(1, l, m).unwrap();
     let strat = GeometricBrownianMotion::new(1, l - 0.5 * m * m, m).unwrap();
     let exact = ExactReference(gbm_exact(&itô));
-    let cfg = OrderConfig::new(vec![1.0], 1.0).fine_steps(512).paths(10_000).seed(1982);
+    let cfg = OrderConfig::new(vec![1.0], 1.0)
+        .fine_steps(512)
+        .paths(10_000)
+        .seed(1982);
     let e = estimate_order(&StochasticHeun, &strat, &exact, &cfg).unwrap();
     report("Heun/GBM", &e);
-    assert_band("Heun on Stratonovich GBM", e.strong.order, 0.85, 1.15, (e.strong.lower, e.strong.upper));
+    assert_band(
+        "Heun on Stratonovich GBM",
+        e.strong.order,
+        0.85,
+        1.15,
+        (e.strong.lower, e.strong.upper),
+    );
 }
 
 /// OU has additive noise, so EM's strong order is 1 there (TESTING.md §2.3). Reference: the
@@ -78,7 +119,9 @@ fn t13_heun_stratonovich_gbm_strong_order_one() {
 #[test]
 fn t13_ou_strong_order_em_one() {
     let ou = OrnsteinUhlenbeck::new(vec![0.5], 2.0, 1.0).unwrap();
-    let exact = ExactReference(|x0: &[f64], p: &BrownianPath<f64>, out: &mut [f64]| ou.solve_on_path(x0, p, out));
+    let exact = ExactReference(|x0: &[f64], p: &BrownianPath<f64>, out: &mut [f64]| {
+        ou.solve_on_path(x0, p, out)
+    });
     let cfg = OrderConfig::new(vec![2.0], 1.0)
         .fine_steps(1024)
         .ratios(vec![4, 8, 16, 32, 64])
@@ -87,7 +130,13 @@ fn t13_ou_strong_order_em_one() {
         .seed(2010);
     let em = estimate_order(&EulerMaruyama, &ou, &exact, &cfg).unwrap();
     report("EM/OU", &em);
-    assert_band("EM on OU", em.strong.order, 0.85, 1.15, (em.strong.lower, em.strong.upper));
+    assert_band(
+        "EM on OU",
+        em.strong.order,
+        0.85,
+        1.15,
+        (em.strong.lower, em.strong.upper),
+    );
 }
 
 /// SRA1's strong order 1.5 on a nonlinear additive-noise SDE: the Langevin SDE of the double
@@ -107,7 +156,13 @@ fn t13_sra1_strong_order_three_halves_on_nonlinear_langevin() {
         .seed(2010);
     let sra = estimate_order(&Sra1, &sde, &fine, &cfg).unwrap();
     report("SRA1/double-well Langevin", &sra);
-    assert_band("SRA1 on double-well Langevin", sra.strong.order, 1.35, 1.65, (sra.strong.lower, sra.strong.upper));
+    assert_band(
+        "SRA1 on double-well Langevin",
+        sra.strong.order,
+        1.35,
+        1.65,
+        (sra.strong.lower, sra.strong.upper),
+    );
 }
 
 /// Weak order of EM on GBM (Higham 2001: λ = 2, μ = 0.1, Δ = 2^{p−10}, p = 1…5), φ(x) = x.
@@ -125,5 +180,11 @@ fn t13_em_gbm_weak_order_one() {
         .seed(7);
     let em = estimate_order(&EulerMaruyama, &gbm, &exact, &cfg).unwrap();
     report("EM/GBM weak", &em);
-    assert_band("EM weak on GBM", em.weak.order, 0.85, 1.15, (em.weak.lower, em.weak.upper));
+    assert_band(
+        "EM weak on GBM",
+        em.weak.order,
+        0.85,
+        1.15,
+        (em.weak.lower, em.weak.upper),
+    );
 }

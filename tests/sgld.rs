@@ -27,12 +27,23 @@ fn z_var_gauss(xs: &[f64], v: f64) -> f64 {
 
 /// Runs `c` IID chains of `kernel` for `steps` steps from `init` and returns coordinate 0 of
 /// the last draw of each chain (through the multi-chain driver).
-fn last_draws<K: Kernel<Scalar = f64>>(kernel: &K, c: usize, steps: usize, seed: u64, sd0: f64) -> Vec<f64> {
+fn last_draws<K: Kernel<Scalar = f64>>(
+    kernel: &K,
+    c: usize,
+    steps: usize,
+    seed: u64,
+    sd0: f64,
+) -> Vec<f64> {
     let trace = Sampler::new(1)
         .chains(c)
         .warmup(steps - 1)
         .seed(seed)
-        .run_from(kernel, |_, rng| vec![sd0 * f64::standard_normal(rng)], &NoAdaptation, &())
+        .run_from(
+            kernel,
+            |_, rng| vec![sd0 * f64::standard_normal(rng)],
+            &NoAdaptation,
+            &(),
+        )
         .unwrap();
     trace.last_draws().iter().map(|x| x[0]).collect()
 }
@@ -57,7 +68,9 @@ fn t14_tempered_langevin_variance_is_t_times_vh() {
     let sol = Solver::new(0.0, 3.0, 1.0)
         .paths(100_000)
         .seed(15)
-        .solve_from(&sde, &EulerMaruyama, |_, rng| vec![2.0 * f64::standard_normal(rng)])
+        .solve_from(&sde, &EulerMaruyama, |_, rng| {
+            vec![2.0 * f64::standard_normal(rng)]
+        })
         .unwrap();
     let xs: Vec<f64> = (0..100_000).map(|p| sol.state(p, 0).unwrap()[0]).collect();
     let z = z_var_gauss(&xs, 4.0);
@@ -110,7 +123,12 @@ fn t14_sgd_with_gradient_noise_is_gibbs_at_eta_sigma2_over_2() {
         .collect();
     let za = z_var_gauss(&xs, exact);
     // (b) SGLD at T = 0 with the noisy gradient: plain noisy SGD.
-    let noisy = Sgld::with_temperature(NoisyQuadratic { k, sigma }, Constant::new(eta).unwrap(), 0.0).unwrap();
+    let noisy = Sgld::with_temperature(
+        NoisyQuadratic { k, sigma },
+        Constant::new(eta).unwrap(),
+        0.0,
+    )
+    .unwrap();
     let zb = z_var_gauss(&last_draws(&noisy, c, 5, 32, sd0), exact);
     // (c) the equivalent tempered Langevin: h = η, T = ησ²/2, exact gradient.
     let target = Gaussian::isotropic(vec![0.0], 1.0 / k).unwrap();
@@ -175,7 +193,9 @@ impl StochasticScore for Conjugate {
 fn sgld_conjugate_gaussian_matches_exact_recursion_and_posterior() {
     let (n_data, s0sq, ssq, batch) = (100usize, 10.0, 1.0, 10usize);
     let mut rng = stream(1234, 0);
-    let y: Vec<f64> = (0..n_data).map(|_| 1.5 + f64::standard_normal(&mut rng)).collect();
+    let y: Vec<f64> = (0..n_data)
+        .map(|_| 1.5 + f64::standard_normal(&mut rng))
+        .collect();
     let prec = 1.0 / s0sq + n_data as f64 / ssq;
     let m_post = (y.iter().sum::<f64>() / ssq) / prec;
     let v_post = 1.0 / prec;
@@ -185,7 +205,12 @@ fn sgld_conjugate_gaussian_matches_exact_recursion_and_posterior() {
     let (b, k_steps) = (10.0, 500usize);
     let a = 0.5 * b / prec;
     let schedule = PolynomialDecay::new(a, b, 1.0).unwrap();
-    let model = Conjugate { y, s0sq, ssq, batch };
+    let model = Conjugate {
+        y,
+        s0sq,
+        ssq,
+        batch,
+    };
     let sgld = Sgld::new(model, schedule).unwrap();
     // Exact recursion.
     let (mut m, mut v) = (0.0, 0.0);
@@ -212,7 +237,10 @@ fn sgld_conjugate_gaussian_matches_exact_recursion_and_posterior() {
     assert!(zm.abs() < 4.892 && zv.abs() < 4.892);
     let h_k = a / (b + k_steps as f64);
     let budget = 1.5 * (h_k * prec / 2.0 + h_k * sg2 / 2.0);
-    eprintln!("recursion vs posterior: var rel. bias {:.4} (budget {budget:.4})", v / v_post - 1.0);
+    eprintln!(
+        "recursion vs posterior: var rel. bias {:.4} (budget {budget:.4})",
+        v / v_post - 1.0
+    );
     assert!((v / v_post - 1.0).abs() < budget);
     assert!((m - m_post).abs() < 1e-3 * v_post.sqrt());
 }

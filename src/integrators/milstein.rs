@@ -160,7 +160,11 @@ impl<S: Sde + ?Sized> Integrator<S> for Milstein {
         sde.diffusion_into(t, x, g);
         let half = S::Scalar::c(0.5);
         for i in 0..d {
-            let gi = if kind == NoiseKind::Scalar { g[0] } else { g[i] };
+            let gi = if kind == NoiseKind::Scalar {
+                g[0]
+            } else {
+                g[i]
+            };
             let w = dw[i];
             x[i] += h * f[i] + gi * w + half * gi * dg[i] * (w * w - h);
         }

@@ -64,7 +64,13 @@ impl<S: Sde + ?Sized> Integrator<S> for Sra1 {
         3 * sde.dim() + 2 * sde.diffusion_len() + sde.noise_dim()
     }
 
-    fn draw_noise<R: Rng + ?Sized>(&self, sde: &S, h: S::Scalar, rng: &mut R, dw: &mut [S::Scalar]) {
+    fn draw_noise<R: Rng + ?Sized>(
+        &self,
+        sde: &S,
+        h: S::Scalar,
+        rng: &mut R,
+        dw: &mut [S::Scalar],
+    ) {
         let m = sde.noise_dim();
         let sh = h.sqrt();
         let c = S::Scalar::c(0.5) * h * sh;

@@ -55,7 +55,12 @@ impl<P: Score> Config<P> {
 
     fn refresh(&mut self) {
         let one_m_c2 = P::Scalar::one() - self.c * self.c;
-        for ((o, &m), im) in self.o_scale.iter_mut().zip(&self.mass).zip(self.inv_mass.iter_mut()) {
+        for ((o, &m), im) in self
+            .o_scale
+            .iter_mut()
+            .zip(&self.mass)
+            .zip(self.inv_mass.iter_mut())
+        {
             *o = (m * one_m_c2).sqrt();
             *im = m.recip();
         }
@@ -77,7 +82,12 @@ impl<P: Score> Config<P> {
         Ok(())
     }
 
-    fn init(&self, x0: &[P::Scalar], chain: usize, noise: usize) -> Result<UnderdampedState<P::Scalar>> {
+    fn init(
+        &self,
+        x0: &[P::Scalar],
+        chain: usize,
+        noise: usize,
+    ) -> Result<UnderdampedState<P::Scalar>> {
         let d = self.target.dim();
         check_len("initial point", d, x0.len())?;
         if let Some(i) = first_non_finite(x0) {
@@ -309,7 +319,11 @@ impl<P: Score> Baoab<P> {
     ///
     /// # Errors
     /// [`Error::NonFiniteState`] if x or v becomes non-finite.
-    pub fn step_with_noise(&self, s: &mut UnderdampedState<P::Scalar>, xi: &[P::Scalar]) -> Result<()> {
+    pub fn step_with_noise(
+        &self,
+        s: &mut UnderdampedState<P::Scalar>,
+        xi: &[P::Scalar],
+    ) -> Result<()> {
         let c = &self.cfg;
         let hh = P::Scalar::c(0.5) * c.h;
         c.b(s);
@@ -374,7 +388,11 @@ impl<P: Score> Obabo<P> {
     ///
     /// # Errors
     /// [`Error::NonFiniteState`] if x or v becomes non-finite.
-    pub fn step_with_noise(&self, s: &mut UnderdampedState<P::Scalar>, xi: &[P::Scalar]) -> Result<()> {
+    pub fn step_with_noise(
+        &self,
+        s: &mut UnderdampedState<P::Scalar>,
+        xi: &[P::Scalar],
+    ) -> Result<()> {
         let c = &self.cfg;
         let d = s.x.len();
         c.o(&mut s.v, &xi[..d]);

@@ -18,7 +18,12 @@ use rand::Rng;
 /// stay reproducible.
 pub trait StochasticScore: Target {
     /// Writes an estimate of `∇log p(x)` into `out` (length d).
-    fn estimate_into<R: Rng + ?Sized>(&self, x: &[Self::Scalar], rng: &mut R, out: &mut [Self::Scalar]);
+    fn estimate_into<R: Rng + ?Sized>(
+        &self,
+        x: &[Self::Scalar],
+        rng: &mut R,
+        out: &mut [Self::Scalar],
+    );
 }
 
 /// A [`Score`] used as a noise-free [`StochasticScore`] (full-batch gradients).

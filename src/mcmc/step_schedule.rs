@@ -1,6 +1,6 @@
-use crate::{Error, Real, Result};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
+use crate::{Error, Real, Result};
 
 /// A step-size sequence `h_k`, `k = 0, 1, …` (Langevin-time convention
 /// `x' = x + h ∇log p(x) + sqrt(2h) ξ`), used by [`crate::mcmc::Sgld`].

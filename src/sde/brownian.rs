@@ -1,7 +1,7 @@
-use crate::rng::stream;
-use crate::{Error, Real, Result};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
+use crate::rng::stream;
+use crate::{Error, Real, Result};
 use rand::Rng;
 
 /// A replayable Brownian path stored at its finest resolution, from which increments of any
@@ -122,7 +122,11 @@ impl<T: Real> BrownianPath<T> {
             *t = T::zero();
         }
         for j in 0..self.n {
-            for (t, &w) in self.total.iter_mut().zip(&self.dw[j * self.m..(j + 1) * self.m]) {
+            for (t, &w) in self
+                .total
+                .iter_mut()
+                .zip(&self.dw[j * self.m..(j + 1) * self.m])
+            {
                 *t += w;
             }
         }

@@ -41,6 +41,9 @@ pub struct Solver<T> {
     save_at: Option<Vec<T>>,
 }
 
+/// Steps `(t_k, h_k)`, save times, and the number of steps taken before each save time.
+type Schedule<T> = (Vec<(T, T)>, Vec<T>, Vec<usize>);
+
 /// The output of [`Solver::solve`]: the saved states of every path.
 #[derive(Debug, Clone)]
 pub struct Solution<T> {
@@ -88,7 +91,7 @@ impl<T: Real> Solver<T> {
     }
 
     /// The step schedule `(t_k, h_k)` and, per save time, the number of steps taken before it.
-    fn schedule(&self) -> Result<(Vec<(T, T)>, Vec<T>, Vec<usize>)> {
+    fn schedule(&self) -> Result<Schedule<T>> {
         let (t0, t1, h) = (self.t0.to_f64(), self.t1.to_f64(), self.h.to_f64());
         crate::error::check_positive("step size h", h)?;
         if !(t0.is_finite() && t1.is_finite() && t1 > t0) {
@@ -207,7 +210,8 @@ impl<T: Real> Solver<T> {
             }
             Ok(out)
         };
-        let job = || -> Vec<Result<Vec<T>>> { (0..self.paths).into_par_iter().map(run_path).collect() };
+        let job =
+            || -> Vec<Result<Vec<T>>> { (0..self.paths).into_par_iter().map(run_path).collect() };
         let results = match self.threads {
             Some(n) => rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))

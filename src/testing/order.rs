@@ -15,7 +15,13 @@ use rayon::prelude::*;
 pub trait Reference<S: Sde + ?Sized>: Sync {
     /// Writes the reference value of `X(T)` (length d), `T` = `path.duration()`, starting
     /// from `x0` at time 0, into `out`.
-    fn solve(&self, sde: &S, x0: &[S::Scalar], path: &BrownianPath<S::Scalar>, out: &mut [S::Scalar]);
+    fn solve(
+        &self,
+        sde: &S,
+        x0: &[S::Scalar],
+        path: &BrownianPath<S::Scalar>,
+        out: &mut [S::Scalar],
+    );
 }
 
 /// An exact (or externally computed) solution given the path, e.g. geometric Brownian
@@ -29,7 +35,13 @@ where
     S: Sde + ?Sized,
     F: Fn(&[S::Scalar], &BrownianPath<S::Scalar>, &mut [S::Scalar]) + Sync,
 {
-    fn solve(&self, _sde: &S, x0: &[S::Scalar], path: &BrownianPath<S::Scalar>, out: &mut [S::Scalar]) {
+    fn solve(
+        &self,
+        _sde: &S,
+        x0: &[S::Scalar],
+        path: &BrownianPath<S::Scalar>,
+        out: &mut [S::Scalar],
+    ) {
         (self.0)(x0, path, out)
     }
 }
@@ -45,7 +57,13 @@ where
     S: Sde + ?Sized,
     I: Integrator<S> + Sync,
 {
-    fn solve(&self, sde: &S, x0: &[S::Scalar], path: &BrownianPath<S::Scalar>, out: &mut [S::Scalar]) {
+    fn solve(
+        &self,
+        sde: &S,
+        x0: &[S::Scalar],
+        path: &BrownianPath<S::Scalar>,
+        out: &mut [S::Scalar],
+    ) {
         out.copy_from_slice(x0);
         let mut dw = vec![S::Scalar::zero(); self.0.noise_len(sde)];
         let mut scratch = vec![S::Scalar::zero(); self.0.scratch_len(sde)];
@@ -202,7 +220,11 @@ fn ols(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
     let slope = sxy / sxx;
     let c = my - slope * mx;
     let se = if x.len() > 2 {
-        let rss: f64 = x.iter().zip(y).map(|(a, b)| (b - c - slope * a).powi(2)).sum();
+        let rss: f64 = x
+            .iter()
+            .zip(y)
+            .map(|(a, b)| (b - c - slope * a).powi(2))
+            .sum();
         (rss / (n - 2.0) / sxx).sqrt()
     } else {
         0.0
@@ -273,13 +295,19 @@ where
     crate::error::check_len("initial state", d, config.x0.len())?;
     let bad = |reason: String| Err(Error::InvalidConfig { reason });
     if !(config.horizon.is_finite() && config.horizon > 0.0) {
-        return bad(format!("horizon must be finite and > 0, got {}", config.horizon));
+        return bad(format!(
+            "horizon must be finite and > 0, got {}",
+            config.horizon
+        ));
     }
     if config.paths < 2 {
         return bad(format!("need at least 2 paths, got {}", config.paths));
     }
     if !(config.confidence > 0.0 && config.confidence < 1.0) {
-        return bad(format!("confidence must lie in (0, 1), got {}", config.confidence));
+        return bad(format!(
+            "confidence must lie in (0, 1), got {}",
+            config.confidence
+        ));
     }
     let mut distinct = config.ratios.clone();
     distinct.sort_unstable();
@@ -287,7 +315,11 @@ where
     if distinct.len() < 2 {
         return bad("need at least two distinct step ratios".into());
     }
-    if let Some(r) = config.ratios.iter().find(|&&r| r == 0 || config.fine_steps % r != 0) {
+    if let Some(r) = config
+        .ratios
+        .iter()
+        .find(|&&r| r == 0 || config.fine_steps % r != 0)
+    {
         return bad(format!(
             "step ratio {r} does not divide the {} fine steps; choose fine_steps as a multiple of every ratio",
             config.fine_steps
@@ -387,7 +419,8 @@ where
         )
     };
     let (strong_errors, weak_errors) = errors(&mut (0..config.paths));
-    let logs = |e: &[f64]| -> Vec<f64> { e.iter().map(|v| v.max(f64::MIN_POSITIVE).ln()).collect() };
+    let logs =
+        |e: &[f64]| -> Vec<f64> { e.iter().map(|v| v.max(f64::MIN_POSITIVE).ln()).collect() };
     let (sp, sc, sse) = ols(&log_h, &logs(&strong_errors));
     let (wp, wc, wse) = ols(&log_h, &logs(&weak_errors));
     // Bootstrap over paths.
