@@ -22,7 +22,6 @@ use rand::Rng;
 ///
 /// # Example
 /// ```
-/// use langevin::prelude::*;
 /// use langevin::sde::GeometricBrownianMotion;
 /// let gbm = GeometricBrownianMotion::new(1, 2.0, 1.0)?;
 /// let mut x = [0.0];

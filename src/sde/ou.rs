@@ -32,7 +32,6 @@ use rand::Rng;
 ///
 /// # Example
 /// ```
-/// use langevin::prelude::*;
 /// use langevin::sde::OrnsteinUhlenbeck;
 /// let ou = OrnsteinUhlenbeck::new(vec![1.0, -1.0], 2.0, 0.5)?;
 /// let (m, v) = ou.em_moments(3.0, 0, 0.1, 10);

@@ -260,7 +260,6 @@ fn ols(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
 ///
 /// # Example
 /// ```
-/// use langevin::prelude::*;
 /// use langevin::integrators::Milstein;
 /// use langevin::sde::{BrownianPath, GeometricBrownianMotion};
 /// use langevin::testing::{ExactReference, OrderConfig, estimate_order};
