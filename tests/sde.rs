@@ -424,3 +424,74 @@ fn constructors_validate() {
             .is_err()
     );
 }
+
+/// dX = (1 + t) dW as an additive-noise SDE (d = m = 1, G(t) = 1 + t), no drift; GBM-like
+/// diffusion without a derivative for the Milstein fallback.
+struct TimeNoise;
+impl Target for TimeNoise {
+    type Scalar = f64;
+    fn dim(&self) -> usize {
+        1
+    }
+}
+impl Sde for TimeNoise {
+    fn noise_kind(&self) -> langevin::sde::NoiseKind {
+        langevin::sde::NoiseKind::Additive { noise_dim: 1 }
+    }
+    fn drift_into(&self, _t: f64, _x: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn diffusion_into(&self, t: f64, _x: &[f64], out: &mut [f64]) {
+        out[0] = 1.0 + t;
+    }
+}
+
+/// SRA1 integrates ∫(1+s) dW exactly for a linearly time-dependent G:
+/// ∫_t^{t+h} (1+s) dW_s = (1+t) ΔW + (h ΔW − ΔZ). Bug caught: G(t) and G(t+h) swapped in
+/// the ΔZ/h terms, or ΔZ with the wrong sign (deterministic, 1e-14).
+#[test]
+fn sra1_exact_for_linear_time_dependent_additive_noise() {
+    let (t, h, dw, dz) = (0.3, 0.2, 0.17, 0.011);
+    let mut x = [1.0];
+    let mut scratch = vec![0.0; Sra1.scratch_len(&TimeNoise)];
+    Sra1.step_with_noise(&TimeNoise, t, h, &mut x, &[dw, dz], &mut scratch);
+    let want = 1.0 + (1.0 + t) * dw + (h * dw - dz);
+    assert!((x[0] - want).abs() < 1e-14, "{} vs {want}", x[0]);
+}
+
+/// GBM without `diffusion_derivative_into`: Milstein must fall back to the derivative-free
+/// scheme (bit-identical), and with the derivative it matches ½μ²X(ΔW² − h) (1e-14).
+struct GbmNoDerivative(GeometricBrownianMotion<f64>);
+impl Target for GbmNoDerivative {
+    type Scalar = f64;
+    fn dim(&self) -> usize {
+        1
+    }
+}
+impl Sde for GbmNoDerivative {
+    fn noise_kind(&self) -> langevin::sde::NoiseKind {
+        self.0.noise_kind()
+    }
+    fn drift_into(&self, t: f64, x: &[f64], out: &mut [f64]) {
+        self.0.drift_into(t, x, out)
+    }
+    fn diffusion_into(&self, t: f64, x: &[f64], out: &mut [f64]) {
+        self.0.diffusion_into(t, x, out)
+    }
+}
+
+#[test]
+fn milstein_uses_derivative_or_falls_back() {
+    use langevin::integrators::{Milstein, MilsteinDerivativeFree};
+    let gbm = GeometricBrownianMotion::new(1, 0.7, 0.9).unwrap();
+    let nod = GbmNoDerivative(gbm.clone());
+    let (h, dw) = (0.04, -0.13);
+    let mut s = vec![0.0; 8];
+    let (mut a, mut b, mut c) = ([1.3], [1.3], [1.3]);
+    Milstein.step_with_noise(&nod, 0.0, h, &mut a, &[dw], &mut s);
+    MilsteinDerivativeFree.step_with_noise(&gbm, 0.0, h, &mut b, &[dw], &mut s);
+    assert_eq!(a, b);
+    Milstein.step_with_noise(&gbm, 0.0, h, &mut c, &[dw], &mut s);
+    let want = 1.3 + 0.7 * 1.3 * h + 0.9 * 1.3 * dw + 0.5 * 0.81 * 1.3 * (dw * dw - h);
+    assert!((c[0] - want).abs() < 1e-14);
+}
