@@ -495,3 +495,35 @@ fn milstein_uses_derivative_or_falls_back() {
     let want = 1.3 + 0.7 * 1.3 * h + 0.9 * 1.3 * dw + 0.5 * 0.81 * 1.3 * (dw * dw - h);
     assert!((c[0] - want).abs() < 1e-14);
 }
+
+/// Euler–Maruyama on the underdamped Langevin SDE of N(0, 1/k) is the linear recursion
+/// z' = (I + hB) z + G ΔW with B = [[0, 1], [−k, −γ]], G = diag(0, sqrt(2γ)): its stationary
+/// covariance solves the discrete Lyapunov equation. 100 000 IID paths started from that law
+/// and run 5 steps through the solver; Var x and Var v at α = 1e-6 each.
+/// Bug caught: friction on the wrong block, noise on x, missing √2 (Var v halved), M⁻¹ missing.
+#[test]
+fn em_on_underdamped_langevin_sde_matches_lyapunov() {
+    use langevin::sde::UnderdampedLangevinSde;
+    let (k, gamma, h, c) = (2.0, 1.5, 0.1, 100_000);
+    let sde = UnderdampedLangevinSde::new(Gaussian::isotropic(vec![0.0], 1.0 / k).unwrap(), gamma)
+        .unwrap();
+    let a = Matrix2::new(1.0, h, -h * k, 1.0 - h * gamma);
+    let g = Vector2::new(0.0, (2.0 * gamma * h).sqrt());
+    let v = lyapunov(&a, &[g]);
+    let l = v.cholesky().unwrap().l();
+    let sol = Solver::new(0.0, 5.0 * h, h)
+        .paths(c)
+        .seed(6)
+        .solve_from(&sde, &EulerMaruyama, |_, rng| {
+            let (z1, z2) = (f64::standard_normal(rng), f64::standard_normal(rng));
+            vec![l[(0, 0)] * z1, l[(1, 0)] * z1 + l[(1, 1)] * z2]
+        })
+        .unwrap();
+    let var = sol.variance(0).unwrap();
+    for (i, &vi) in var.iter().enumerate() {
+        let e = v[(i, i)];
+        let z = (vi - e) / (e * (2.0 / (c as f64 - 1.0)).sqrt());
+        eprintln!("coordinate {i}: var {vi:.5} vs {e:.5} (z {z:.2})");
+        assert!(z.abs() < Z);
+    }
+}

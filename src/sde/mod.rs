@@ -7,19 +7,22 @@
 //!
 //! Also here: the Ornstein–Uhlenbeck process and geometric Brownian motion with their exact
 //! transition laws ([`OrnsteinUhlenbeck`], [`GeometricBrownianMotion`]), a replayable
-//! [`BrownianPath`] for strong-error studies, and the multi-path [`Solver`].
+//! [`BrownianPath`] for strong-error studies, the multi-path [`Solver`], and underdamped
+//! Langevin dynamics as an SDE on (x, v) ([`UnderdampedLangevinSde`]).
 
 mod brownian;
 mod gbm;
 mod langevin;
 mod ou;
 mod solve;
+mod underdamped;
 
 pub use brownian::BrownianPath;
 pub use gbm::GeometricBrownianMotion;
 pub use langevin::LangevinSde;
 pub use ou::OrnsteinUhlenbeck;
 pub use solve::{Solution, Solver};
+pub use underdamped::UnderdampedLangevinSde;
 
 use crate::density::Target;
 #[allow(unused_imports)]
