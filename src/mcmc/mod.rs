@@ -11,7 +11,7 @@ mod step_schedule;
 mod ula;
 
 pub use mala::{Mala, MalaState, mala_log_acceptance};
-pub use sgld::{ExactScore, Sgld, SgldState, StochasticScore};
+pub use sgld::{ExactScore, GradientNoise, Sgld, SgldState, StochasticScore};
 pub use step_schedule::{Constant, PolynomialDecay, StepSchedule};
 pub use ula::{Ula, UlaState};
 

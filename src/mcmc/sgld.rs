@@ -43,6 +43,66 @@ impl<P: Score> StochasticScore for ExactScore<P> {
     }
 }
 
+/// A [`Score`] plus isotropic Gaussian noise of standard deviation σ per coordinate: the
+/// gradient of a loss observed with noise, `ĝ(x) = ∇log p(x) + σ ξ`. With [`Sgld`] at
+/// temperature 0 and a [`Constant`] step η it is literally gradient descent with gradient
+/// noise on `L = −log p`, which samples the Gibbs law at temperature ησ²/2 (see [`Sgld`]).
+///
+/// ```
+/// use langevin::prelude::*;
+/// use langevin::mcmc::{Constant, GradientNoise, Sgld};
+/// use langevin::targets::Gaussian;
+/// // θ' = θ − η(θ + σξ) on L = θ²/2 with η = 0.1, σ = 2: T = 0.2, Var = 0.2/(1 − 0.05).
+/// let noisy = GradientNoise::new(Gaussian::<f64>::standard(1)?, 2.0)?;
+/// let sgd = Sgld::with_temperature(noisy, Constant::new(0.1)?, 0.0)?;
+/// let trace = Sampler::new(20_000).chains(2).warmup(100).seed(4).run(&sgd, &[vec![0.0]])?;
+/// assert!((trace.variance()[0] - 0.2 / 0.95).abs() < 0.03);
+/// # Ok::<(), langevin::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GradientNoise<P: Target> {
+    score: P,
+    sigma: P::Scalar,
+}
+
+impl<P: Score> GradientNoise<P> {
+    /// The score of `p` observed with Gaussian noise of standard deviation `sigma ≥ 0`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `sigma` is finite and ≥ 0.
+    pub fn new(score: P, sigma: P::Scalar) -> Result<Self> {
+        let s = sigma.to_f64();
+        if !(s.is_finite() && s >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "sigma",
+                value: s,
+                expected: "a finite gradient-noise standard deviation σ ≥ 0",
+            });
+        }
+        Ok(Self { score, sigma })
+    }
+    /// The noise standard deviation σ.
+    pub fn sigma(&self) -> P::Scalar {
+        self.sigma
+    }
+}
+
+impl<P: Target> Target for GradientNoise<P> {
+    type Scalar = P::Scalar;
+    fn dim(&self) -> usize {
+        self.score.dim()
+    }
+}
+impl<P: Score> StochasticScore for GradientNoise<P> {
+    #[inline]
+    fn estimate_into<R: Rng + ?Sized>(&self, x: &[P::Scalar], rng: &mut R, out: &mut [P::Scalar]) {
+        self.score.score_into(x, out);
+        for o in out.iter_mut() {
+            *o += self.sigma * P::Scalar::standard_normal(rng);
+        }
+    }
+}
+
 /// Stochastic-gradient Langevin dynamics (Welling & Teh 2011), at temperature `T ≥ 0`:
 ///
 /// ```text
