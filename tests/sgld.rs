@@ -4,7 +4,7 @@
 //! All designs are IID across chains started from the exact law (or a fixed point with an
 //! exact recursion), so the z-tests are exact up to the CLT. Per-test α ≤ 2e-6.
 
-use langevin::mcmc::{Constant, ExactScore, PolynomialDecay, Sgld, StochasticScore};
+use langevin::mcmc::{Constant, ExactScore, GradientNoise, PolynomialDecay, Sgld, StochasticScore};
 use langevin::prelude::*;
 use langevin::rng::stream;
 use langevin::run::NoAdaptation;
@@ -78,28 +78,11 @@ fn t14_tempered_langevin_variance_is_t_times_vh() {
     assert!(z.abs() < 4.892);
 }
 
-/// Exact gradient of L(θ) = ½kθ² (as a score: −kθ) plus Gaussian noise of sd σ.
-struct NoisyQuadratic {
-    k: f64,
-    sigma: f64,
-}
-impl Target for NoisyQuadratic {
-    type Scalar = f64;
-    fn dim(&self) -> usize {
-        1
-    }
-}
-impl StochasticScore for NoisyQuadratic {
-    fn estimate_into<R: Rng + ?Sized>(&self, x: &[f64], rng: &mut R, out: &mut [f64]) {
-        out[0] = -self.k * x[0] + self.sigma * f64::standard_normal(rng);
-    }
-}
-
 /// T14b: gradient descent θ' = θ − η(kθ + σξ) on L = ½kθ² has stationary variance
 /// (ησ²/(2k))/(1 − ηk/2) (TESTING.md §2.2): the Gibbs law exp(−L/T) at T = ησ²/2 with ULA's
 /// inflation. k = 2, η = 0.25, σ = 2 ⇒ 1/3. Three implementations, IID from N(0, 1/3),
 /// 100 000 chains each: (a) a hand-written loop (the oracle's own check), (b) `Sgld` at
-/// T = 0 with the noisy gradient, (c) `Sgld::from_noisy_sgd` with the exact gradient.
+/// T = 0 with the noisy gradient `GradientNoise`, (c) `Sgld::from_noisy_sgd` with the exact gradient.
 /// Three statistics at α = 6.7e-7 each (z = 4.97).
 /// Bug caught: temperature ησ² (missing ½: variance 2/3), T = σ²/2 without η (4/3),
 /// `from_noisy_sgd` injecting noise sqrt(2hT) with T applied twice.
@@ -123,8 +106,9 @@ fn t14_sgd_with_gradient_noise_is_gibbs_at_eta_sigma2_over_2() {
         .collect();
     let za = z_var_gauss(&xs, exact);
     // (b) SGLD at T = 0 with the noisy gradient: plain noisy SGD.
+    let quad = Gaussian::isotropic(vec![0.0], 1.0 / k).unwrap();
     let noisy = Sgld::with_temperature(
-        NoisyQuadratic { k, sigma },
+        GradientNoise::new(quad, sigma).unwrap(),
         Constant::new(eta).unwrap(),
         0.0,
     )
