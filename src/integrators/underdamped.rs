@@ -158,9 +158,9 @@ impl<P: Score> Config<P> {
     }
 }
 
-/// Per-chain state of [`Baoab`] and [`Obabo`]: position, velocity (momentum per unit
-/// mass times mass, see the SDE in [`Baoab`]), the cached score at the position, a noise
-/// buffer, and the step counter.
+/// Per-chain state of [`Baoab`] and [`Obabo`]: position x, the variable v of the SDE in
+/// [`Baoab`] (a momentum: `dX = M⁻¹V dt`, stationary law N(0, M)), the cached score at x, a
+/// noise buffer, and the step counter.
 #[derive(Debug, Clone)]
 pub struct UnderdampedState<T> {
     x: Vec<T>,
