@@ -188,3 +188,34 @@ fn t13_em_gbm_weak_order_one() {
         (em.weak.lower, em.weak.upper),
     );
 }
+
+/// Bad designs are typed errors, and the study is deterministic (same seed ⇒ same fit,
+/// whatever rayon's scheduling). Bug caught: path streams tied to threads.
+#[test]
+fn estimate_order_validates_and_is_reproducible() {
+    let gbm = GeometricBrownianMotion::new(1, 1.0, 0.5).unwrap();
+    let exact = ExactReference(gbm_exact(&gbm));
+    let bad = OrderConfig::new(vec![1.0], 1.0)
+        .fine_steps(100)
+        .ratios(vec![1, 3]);
+    assert!(matches!(
+        estimate_order(&EulerMaruyama, &gbm, &exact, &bad),
+        Err(Error::InvalidConfig { .. })
+    ));
+    let one = OrderConfig::new(vec![1.0], 1.0).ratios(vec![2, 2]);
+    assert!(estimate_order(&EulerMaruyama, &gbm, &exact, &one).is_err());
+    let wrong_x0 = OrderConfig::new(vec![1.0, 2.0], 1.0);
+    assert!(matches!(
+        estimate_order(&EulerMaruyama, &gbm, &exact, &wrong_x0),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    let cfg = OrderConfig::new(vec![1.0], 1.0)
+        .fine_steps(64)
+        .ratios(vec![1, 2, 4])
+        .paths(300)
+        .seed(5);
+    let a = estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap();
+    let b = estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap();
+    assert_eq!(a.strong.order.to_bits(), b.strong.order.to_bits());
+    assert_eq!(a.weak.lower.to_bits(), b.weak.lower.to_bits());
+}
