@@ -189,8 +189,8 @@ fn t13_em_gbm_weak_order_one() {
     );
 }
 
-/// Bad designs are typed errors, and the study is deterministic (same seed ⇒ same fit,
-/// whatever rayon's scheduling). Bug caught: path streams tied to threads.
+/// Bad designs are typed errors, and the study is deterministic (same seed ⇒ same fit on
+/// 1 and 2 threads). Bug caught: path streams tied to threads.
 #[test]
 fn estimate_order_validates_and_is_reproducible() {
     let gbm = GeometricBrownianMotion::new(1, 1.0, 0.5).unwrap();
@@ -214,8 +214,14 @@ fn estimate_order_validates_and_is_reproducible() {
         .ratios(vec![1, 2, 4])
         .paths(300)
         .seed(5);
-    let a = estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap();
-    let b = estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap();
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
+    let a = pool(1).install(|| estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap());
+    let b = pool(2).install(|| estimate_order(&Milstein, &gbm, &exact, &cfg).unwrap());
     assert_eq!(a.strong.order.to_bits(), b.strong.order.to_bits());
     assert_eq!(a.weak.lower.to_bits(), b.weak.lower.to_bits());
 }
