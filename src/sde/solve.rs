@@ -84,7 +84,7 @@ impl<T: Real> Solver<T> {
         self
     }
     /// Save the states at these times (strictly increasing, within `[t0, t1]`; `t0` saves
-    /// the initial state).
+    /// the initial state). Integration stops at the last save time.
     pub fn save_at(mut self, times: Vec<T>) -> Self {
         self.save_at = Some(times);
         self
