@@ -5,6 +5,7 @@
 use super::sde::ForwardSde;
 use crate::density::{NoiseConditionalLogDensity, NoiseConditionalScore, Target};
 use crate::error::{check_finite, check_len};
+use crate::real::StreamingLogSumExp;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::targets::{Analytic, Gaussian, GaussianMixture};
@@ -517,8 +518,7 @@ impl<T: Real> SmoothedLaw for EmpiricalScore<T> {
         }
         let inv2 = T::c(0.5) / tau2;
         let data = self.y.as_slice();
-        let mut m = T::neg_infinity();
-        let mut s = T::zero();
+        let mut lse = StreamingLogSumExp::new();
         for j in 0..self.n {
             let yj = &data[j * d..(j + 1) * d];
             let mut q = T::zero();
@@ -526,27 +526,15 @@ impl<T: Real> SmoothedLaw for EmpiricalScore<T> {
                 let r = *a - alpha * *b;
                 q += r * r;
             }
-            let l = -q * inv2;
-            let (scale_old, wj) = if l > m {
-                let sc = if m == T::neg_infinity() {
-                    T::zero()
-                } else {
-                    (m - l).exp()
-                };
-                m = l;
-                (sc, T::one())
-            } else {
-                (T::one(), (l - m).exp())
-            };
-            s = s * scale_old + wj;
+            let (rescale, wj) = lse.push(-q * inv2);
             for (o, &yi) in out.iter_mut().zip(yj) {
-                *o = *o * scale_old + wj * yi;
+                *o = *o * rescale + wj * yi;
             }
         }
-        if !(s > T::zero()) || !m.finite() {
+        let Some((m, s)) = lse.finish() else {
             out.iter_mut().for_each(|o| *o = nan);
             return nan;
-        }
+        };
         let inv_s = T::one() / s;
         for (o, &xi) in out.iter_mut().zip(x) {
             *o = (alpha * *o * inv_s - xi) / tau2;
@@ -630,29 +618,18 @@ impl<T: Real> NoiseConditionalLogDensity for EmpiricalScore<T> {
             return T::c(f64::NAN);
         }
         let data = self.y.as_slice();
-        let mut m = T::neg_infinity();
-        let mut s = T::zero();
+        let mut lse = StreamingLogSumExp::new();
         for j in 0..self.n {
             let yj = &data[j * d..(j + 1) * d];
             let mut q = T::zero();
             for (a, b) in x.iter().zip(yj) {
                 q += (*a - *b) * (*a - *b);
             }
-            let l = -q * T::c(0.5) / tau2;
-            if l > m {
-                s = if m == T::neg_infinity() {
-                    T::one()
-                } else {
-                    s * (m - l).exp() + T::one()
-                };
-                m = l;
-            } else {
-                s += (l - m).exp();
-            }
+            lse.push(-q * T::c(0.5) / tau2);
         }
-        if !(s > T::zero()) || !m.finite() {
+        let Some((m, s)) = lse.finish() else {
             return T::c(f64::NAN);
-        }
+        };
         m + s.ln()
             - T::c((self.n as f64).ln())
             - T::c(0.5 * d as f64) * (T::c(2.0 * core::f64::consts::PI) * tau2).ln()
