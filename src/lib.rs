@@ -51,10 +51,12 @@
 //! |---|---|
 //! | [`density`] | [`Target`], [`LogDensity`], [`Score`], closures, tempering, finite-difference checks |
 //! | [`targets`] | analytic targets with exact moments: Gaussians, mixtures, banana, funnel, double well, dice |
-//! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`] |
-//! | [`integrators`] | [`Integrator`], [`EulerMaruyama`] |
-//! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], preconditioned [`mcmc::PrecondUla`], [`mcmc::PrecondMala`] |
-//! | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan windows |
+//! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`], Ornstein–Uhlenbeck and geometric Brownian motion with exact laws, replayable Brownian paths, the multi-path [`sde::Solver`] |
+//! | [`integrators`] | [`Integrator`], [`EulerMaruyama`], Milstein (and derivative-free), SRA1, stochastic Heun; BAOAB / OBABO for underdamped Langevin |
+//! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], SGLD with step schedules, preconditioned [`mcmc::PrecondUla`] / [`mcmc::PrecondMala`] with a [`mcmc::Metric`] |
+//! | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
+//! | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::conformance`]: how to test your own sampler |
+//! | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
 //! | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy |
@@ -63,12 +65,18 @@
 //! * G. O. Roberts, R. L. Tweedie (1996), *Bernoulli* 2(4):341–363 — ULA and MALA.
 //! * G. O. Roberts, J. S. Rosenthal (1998), *J. R. Stat. Soc. B* 60(1):255–268 — MALA scaling.
 //! * P. E. Kloeden, E. Platen (1992), *Numerical Solution of Stochastic Differential Equations*.
+//! * D. J. Higham (2001), *SIAM Review* 43(3):525–546 — SDE simulation and orders.
+//! * A. Rößler (2010), *SIAM J. Numer. Anal.* 48(3):922–952 — SRA1.
+//! * B. Leimkuhler, C. Matthews (2013), *Appl. Math. Res. Express*; (2015) *Molecular Dynamics* — BAOAB.
+//! * M. Welling, Y. W. Teh (2011), *ICML* — SGLD.
+//! * S. Mandt, M. D. Hoffman, D. M. Blei (2017), *JMLR* 18 — SGD as approximate inference.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
 pub mod adapt;
+pub mod annealed;
 pub mod density;
 pub mod diagnostics;
 pub mod error;

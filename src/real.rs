@@ -146,6 +146,60 @@ pub fn all_finite<T: Real>(xs: &[T]) -> bool {
     s.finite()
 }
 
+/// A streaming (one-pass, allocation-free) log-sum-exp accumulator: after pushing
+/// `l_1, …, l_K` it holds `m = max_k l_k` and `s = Σ_k e^{l_k − m}`, so `log Σ_k e^{l_k} =
+/// m + log s` without overflow or `0/0`.
+///
+/// [`StreamingLogSumExp::push`] returns `(rescale, weight)`: multiply every running
+/// accumulator `A = Σ_k e^{l_k − m} a_k` by `rescale`, then add `weight · a_new` — this is how
+/// mixture responsibilities weight per-component scores in one pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamingLogSumExp<T> {
+    m: T,
+    s: T,
+}
+
+impl<T: Real> StreamingLogSumExp<T> {
+    /// The empty sum (log 0 = −∞).
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            m: T::neg_infinity(),
+            s: T::zero(),
+        }
+    }
+
+    /// Adds the term `e^l`; returns `(rescale, weight)` for companion accumulators.
+    #[inline]
+    pub(crate) fn push(&mut self, l: T) -> (T, T) {
+        if l > self.m {
+            let rescale = if self.m == T::neg_infinity() {
+                T::zero()
+            } else {
+                (self.m - l).exp()
+            };
+            self.m = l;
+            self.s = self.s * rescale + T::one();
+            (rescale, T::one())
+        } else {
+            // Also reached for a NaN term, which then poisons `s` (never a silent finite value).
+            let w = (l - self.m).exp();
+            self.s += w;
+            (T::one(), w)
+        }
+    }
+
+    /// `(m, s)`, or `None` when every term was −∞ or something was NaN.
+    #[inline]
+    pub(crate) fn finish(self) -> Option<(T, T)> {
+        if self.s > T::zero() && self.m.finite() && self.s.finite() {
+            Some((self.m, self.s))
+        } else {
+            None
+        }
+    }
+}
+
 /// Re-exports of the nalgebra / num-traits traits whose methods (`sqrt`, `exp`, `zero`…) the
 /// crate calls on associated scalar types.
 pub(crate) mod scalar_traits {

@@ -5,10 +5,33 @@
 //! [`Integrator::step_with_noise`] takes the Brownian increments `ΔW ~ N(0, h I)` as input, so
 //! tests can replay a path and form coarse increments by summing fine ones; the provided
 //! [`Integrator::step`] draws them from an RNG.
+//!
+//! | integrator | noise | strong | weak | reference |
+//! |---|---|---|---|---|
+//! | [`EulerMaruyama`] | any (Itô) | ½ (1 additive) | 1 | Kloeden & Platen 1992 §10.2 |
+//! | [`Milstein`] | diagonal / scalar (Itô) | 1 | 1 | Kloeden & Platen §10.3 |
+//! | [`MilsteinDerivativeFree`] | diagonal / scalar (Itô) | 1 | 1 | Kloeden & Platen §11.1 |
+//! | [`Sra1`] | additive, noise `(ΔW, ΔZ)` | 1.5 | 2 | Rößler 2010 |
+//! | [`StochasticHeun`] | Stratonovich | 1 (commutative) | 1 | Rümelin 1982 |
+//!
+//! Underdamped (kinetic) Langevin dynamics with friction γ and mass M,
+//! `dX = M⁻¹V dt, dV = ∇log p(X) dt − γV dt + sqrt(2γ) M^{1/2} dW`, is split rather than
+//! integrated generically: [`Baoab`] and [`Obabo`] (Leimkuhler & Matthews 2013) are
+//! [`crate::mcmc::Kernel`]s with a deterministic `step_with_noise`. Measured orders of every
+//! integrator: `cargo run --release --example convergence_order`; to measure your own, use
+//! [`crate::testing::estimate_order`].
 
 mod euler_maruyama;
+mod heun;
+mod milstein;
+mod sra;
+mod underdamped;
 
 pub use euler_maruyama::EulerMaruyama;
+pub use heun::StochasticHeun;
+pub use milstein::{Milstein, MilsteinDerivativeFree};
+pub use sra::Sra1;
+pub use underdamped::{Baoab, Obabo, UnderdampedState};
 
 use crate::Real;
 #[allow(unused_imports)]

@@ -1,4 +1,5 @@
-//! Markov kernels: unadjusted Langevin ([`Ula`]) and Metropolis-adjusted Langevin ([`Mala`]).
+//! Markov kernels: unadjusted Langevin ([`Ula`]), Metropolis-adjusted Langevin ([`Mala`]) and
+//! stochastic-gradient Langevin ([`Sgld`]) with its step schedules.
 //!
 //! A [`Kernel`] is an immutable configuration; its per-chain [`Kernel::State`] owns the
 //! position, cached evaluations and scratch buffers, so a step allocates nothing and one
@@ -6,6 +7,8 @@
 
 mod mala;
 pub(crate) mod precond;
+mod sgld;
+mod step_schedule;
 mod ula;
 
 pub use mala::{Mala, MalaState, mala_log_acceptance};
@@ -13,6 +16,8 @@ pub use precond::{
     Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
     precond_mala_log_acceptance,
 };
+pub use sgld::{ExactScore, GradientNoise, Sgld, SgldState, StochasticScore};
+pub use step_schedule::{Constant, PolynomialDecay, StepSchedule};
 pub use ula::{Ula, UlaState};
 
 #[allow(unused_imports)]

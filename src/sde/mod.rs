@@ -4,10 +4,25 @@
 //! [`Integrator`](crate::integrators::Integrator) advances it one step given the Brownian
 //! increments. The Langevin SDE of a target, [`LangevinSde`], is the bridge between the two
 //! halves of the crate: unadjusted Langevin (ULA) *is* Euler–Maruyama on it.
+//!
+//! Also here: the Ornstein–Uhlenbeck process and geometric Brownian motion with their exact
+//! transition laws ([`OrnsteinUhlenbeck`], [`GeometricBrownianMotion`]), a replayable
+//! [`BrownianPath`] for strong-error studies, the multi-path [`Solver`], and underdamped
+//! Langevin dynamics as an SDE on (x, v) ([`UnderdampedLangevinSde`]).
 
+mod brownian;
+mod gbm;
 mod langevin;
+mod ou;
+mod solve;
+mod underdamped;
 
+pub use brownian::BrownianPath;
+pub use gbm::GeometricBrownianMotion;
 pub use langevin::LangevinSde;
+pub use ou::OrnsteinUhlenbeck;
+pub use solve::{Solution, Solver};
+pub use underdamped::UnderdampedLangevinSde;
 
 use crate::density::Target;
 #[allow(unused_imports)]

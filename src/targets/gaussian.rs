@@ -197,78 +197,25 @@ impl<T: Real> Gaussian<T> {
         Some((0..d * d).map(|k| v[(k / d, k % d)]).collect())
     }
 
-    /// Writes `y = x − m` and the score `−P y` into `out`; returns `yᵀ P y`.
+    /// Writes the score `−P (x − m)` into `out` and returns `(x − m)ᵀ P (x − m)`.
     #[inline]
     fn score_quad(&self, x: &[T], out: &mut [T]) -> T {
-        let m = &self.mean;
-        match &self.cov {
-            Cov::Iso { prec, .. } => {
-                let p = *prec;
-                for ((o, &xi), &mi) in out.iter_mut().zip(x).zip(m) {
-                    *o = (mi - xi) * p;
-                }
-                // yᵀPy = −(x − m)·out
-                let mut acc = [T::zero(); 8];
-                let n = x.len();
-                let chunks = n / 8;
-                for c in 0..chunks {
-                    for k in 0..8 {
-                        let i = c * 8 + k;
-                        acc[k] += (m[i] - x[i]) * out[i];
-                    }
-                }
-                let mut s = sum8(&acc);
-                for i in chunks * 8..n {
-                    s += (m[i] - x[i]) * out[i];
-                }
-                s
-            }
-            Cov::Diag { prec, .. } => {
-                for i in 0..x.len() {
-                    out[i] = (m[i] - x[i]) * prec[i];
-                }
-                let mut s = T::zero();
-                let mut acc = [T::zero(); 8];
-                let n = x.len();
-                let chunks = n / 8;
-                for c in 0..chunks {
-                    for k in 0..8 {
-                        let i = c * 8 + k;
-                        acc[k] += (m[i] - x[i]) * out[i];
-                    }
-                }
-                s += sum8(&acc);
-                for i in chunks * 8..n {
-                    s += (m[i] - x[i]) * out[i];
-                }
-                s
-            }
-            Cov::Full { prec, .. } => {
-                let d = x.len();
-                // out_i = −Σ_j P_ij (x_j − m_j); computing y on the fly keeps it allocation-free.
-                for i in 0..d {
-                    let row = &prec[i * d..(i + 1) * d];
-                    let mut acc = [T::zero(); 4];
-                    let chunks = d / 4;
-                    for c in 0..chunks {
-                        for k in 0..4 {
-                            let j = c * 4 + k;
-                            acc[k] += row[j] * (m[j] - x[j]);
-                        }
-                    }
-                    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-                    for j in chunks * 4..d {
-                        s += row[j] * (m[j] - x[j]);
-                    }
-                    out[i] = s;
-                }
-                let mut q = T::zero();
-                for i in 0..d {
-                    q += (m[i] - x[i]) * out[i];
-                }
-                q
+        self.score_into(x, out);
+        // (x − m)ᵀ P (x − m) = (m − x) · score
+        let (m, n) = (&self.mean, x.len());
+        let mut acc = [T::zero(); 8];
+        let chunks = n / 8;
+        for c in 0..chunks {
+            for k in 0..8 {
+                let i = c * 8 + k;
+                acc[k] += (m[i] - x[i]) * out[i];
             }
         }
+        let mut s = sum8(&acc);
+        for i in chunks * 8..n {
+            s += (m[i] - x[i]) * out[i];
+        }
+        s
     }
 }
 
@@ -365,8 +312,25 @@ impl<T: Real> Score for Gaussian<T> {
                     *o = (mi - xi) * pi;
                 }
             }
-            Cov::Full { .. } => {
-                let _ = self.score_quad(x, out);
+            Cov::Full { prec, .. } => {
+                let d = x.len();
+                // out_i = −Σ_j P_ij (x_j − m_j); computing y on the fly keeps it allocation-free.
+                for i in 0..d {
+                    let row = &prec[i * d..(i + 1) * d];
+                    let mut acc = [T::zero(); 4];
+                    let chunks = d / 4;
+                    for c in 0..chunks {
+                        for k in 0..4 {
+                            let j = c * 4 + k;
+                            acc[k] += row[j] * (m[j] - x[j]);
+                        }
+                    }
+                    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                    for j in chunks * 4..d {
+                        s += row[j] * (m[j] - x[j]);
+                    }
+                    out[i] = s;
+                }
             }
         }
     }

@@ -3,6 +3,7 @@ use crate::density::{
     LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target,
 };
 use crate::error::{check_finite, check_len};
+use crate::real::StreamingLogSumExp;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
@@ -259,29 +260,18 @@ impl<T: Real> GaussianMixture<T> {
     /// Non-finite `x` gives a NaN log density and score (never a silently finite value).
     pub fn log_density_and_score_smoothed(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
         let d = self.dim;
-        let mut m = T::neg_infinity();
-        let mut s = T::zero();
         for o in out.iter_mut() {
             *o = T::zero();
         }
         let plain = alpha == T::one() && tau2 == T::zero();
+        // out accumulates Σ_k e^{l_k − m} score_k; dividing by Σ_k e^{l_k − m} at the end gives
+        // the responsibility-weighted score.
+        let mut lse = StreamingLogSumExp::new();
         for k in 0..self.w.len() {
             let l = self.component_log_term(x, k, alpha, tau2);
             let mu = &self.means[k * d..(k + 1) * d];
             let var = &self.vars[k * d..(k + 1) * d];
-            // Streaming log-sum-exp: keep out = Σ_k e^{l_k − m} score_k and s = Σ_k e^{l_k − m}.
-            let (scale_old, wk) = if l > m {
-                let sc = if m == T::neg_infinity() {
-                    T::zero()
-                } else {
-                    (m - l).exp()
-                };
-                m = l;
-                (sc, T::one())
-            } else {
-                (T::one(), (l - m).exp())
-            };
-            s = s * scale_old + wk;
+            let (rescale, wk) = lse.push(l);
             for i in 0..d {
                 let v = if plain {
                     var[i]
@@ -289,17 +279,17 @@ impl<T: Real> GaussianMixture<T> {
                     alpha * alpha * var[i] + tau2
                 };
                 let sk = (alpha * mu[i] - x[i]) / v;
-                out[i] = out[i] * scale_old + wk * sk;
+                out[i] = out[i] * rescale + wk * sk;
             }
         }
-        if !(s > T::zero()) || !m.finite() {
+        let Some((m, s)) = lse.finish() else {
             // Every component underflowed to −∞ (x astronomically far away) or x is not
             // finite: report NaN rather than a silently wrong finite value.
             for o in out.iter_mut() {
                 *o = T::c(f64::NAN);
             }
             return T::c(f64::NAN);
-        }
+        };
         for o in out.iter_mut() {
             *o /= s;
         }
@@ -309,25 +299,14 @@ impl<T: Real> GaussianMixture<T> {
     /// Log density of the smoothed mixture (see
     /// [`GaussianMixture::log_density_and_score_smoothed`]).
     pub fn log_density_smoothed(&self, x: &[T], alpha: T, tau2: T) -> T {
-        let mut m = T::neg_infinity();
-        let mut s = T::zero();
+        let mut lse = StreamingLogSumExp::new();
         for k in 0..self.w.len() {
-            let l = self.component_log_term(x, k, alpha, tau2);
-            if l > m {
-                s = if m == T::neg_infinity() {
-                    T::one()
-                } else {
-                    s * (m - l).exp() + T::one()
-                };
-                m = l;
-            } else {
-                s += (l - m).exp();
-            }
+            lse.push(self.component_log_term(x, k, alpha, tau2));
         }
-        if !(s > T::zero()) || !m.finite() {
-            return T::c(f64::NAN);
+        match lse.finish() {
+            Some((m, s)) => m + s.ln(),
+            None => T::c(f64::NAN),
         }
-        m + s.ln()
     }
 }
 

@@ -3,3 +3,8 @@
 //! statistical assertion helpers).
 
 pub mod conformance;
+pub mod order;
+
+pub use order::{
+    ExactReference, FineReference, OrderConfig, OrderEstimate, OrderFit, Reference, estimate_order,
+};

@@ -1,0 +1,140 @@
+//! ULA vs MALA vs annealed Langevin vs the predictor–corrector sampler on an 8-mode ring with
+//! UNEQUAL weights (∝ 1, 2, …, 8): printed mode frequencies against the truth, with a χ²
+//! goodness-of-fit statistic (7 degrees of freedom; the 1e-6 critical value is ≈ 40.5).
+//!
+//! * ULA and MALA started from a broad cloud N(0, 8² I) fall into the nearest mode and stay:
+//!   the modes are ≈ 10 standard deviations apart, so in 1000 steps no particle crosses a
+//!   barrier and the frequencies reflect the starting cloud (≈ 1/8 each), not the weights.
+//!   MALA is exact *in the limit*, but its mixing time between modes is astronomically long.
+//! * Annealed Langevin (Song & Ermon 2019) moves the particles while the noise level is
+//!   large enough to merge the modes, so the mass settles in proportion to the weights before
+//!   the modes separate; Metropolis-adjusted annealing does the same with exact levels.
+//! * The reverse-time VP-SDE (Song et al. 2021) with the exact marginal score transports the
+//!   prior onto the mixture, with an O(1/N) discretisation error; a Langevin corrector (SNR
+//!   0.16) refines each time step.
+//!
+//! Run with `cargo run --release --example gmm8` (about a second).
+
+use langevin::annealed::{
+    AnnealedLangevin, AnnealedMala, LangevinCorrector, LevelStep, Marginal, ParticleRun, Predictor,
+    ReverseSampler, SigmaLevels, Vp,
+};
+use langevin::prelude::*;
+use langevin::rng::ChainRng;
+use langevin::targets::GaussianMixture;
+
+const N: usize = 4_000;
+const SIGMA1: f64 = 8.0;
+
+fn row(gmm: &GaussianMixture<f64>, name: &str, xs: &[Vec<f64>]) {
+    let mut c = vec![0.0; gmm.n_components()];
+    for x in xs {
+        c[gmm.nearest_component(x)] += 1.0;
+    }
+    let n = xs.len() as f64;
+    let chi2: f64 = c
+        .iter()
+        .zip(gmm.weights())
+        .map(|(o, p)| (o - n * p).powi(2) / (n * p))
+        .sum();
+    print!("{name:>22}");
+    for v in &c {
+        print!(" {:6.3}", v / n);
+    }
+    println!("   χ² = {chi2:8.1}");
+}
+
+fn main() -> Result<()> {
+    let weights: Vec<f64> = (1..=8).map(|k| k as f64).collect();
+    let gmm = GaussianMixture::ring_weighted(weights, 4.0, 0.3)?;
+    let init = |_i: usize, rng: &mut ChainRng, x: &mut [f64]| {
+        for xi in x.iter_mut() {
+            *xi = SIGMA1 * f64::standard_normal(rng);
+        }
+    };
+    let levels = SigmaLevels::geometric(SIGMA1, 0.3, 10)?;
+    let (t_per, h_last) = (100, 0.01);
+    let budget = levels.len() * t_per;
+    println!(
+        "8-mode ring, radius 4, std 0.3, weights ∝ 1..8; {N} particles from N(0, {SIGMA1}² I); {budget} steps each\n"
+    );
+    print!("{:>22}", "mode");
+    (0..8).for_each(|k| print!(" {k:>6}"));
+    println!();
+    print!("{:>22}", "truth");
+    gmm.weights().iter().for_each(|w| print!(" {w:6.3}"));
+    println!();
+
+    // ULA and MALA: the same starting points, the same number of steps.
+    let starts: Vec<Vec<f64>> = (0..N)
+        .map(|i| {
+            let mut x = vec![0.0; 2];
+            init(i, &mut langevin::rng::stream(11, i as u64), &mut x);
+            x
+        })
+        .collect();
+    let last = |tr: &Trace<f64>| {
+        tr.last_draws()
+            .iter()
+            .map(|x| x.to_vec())
+            .collect::<Vec<_>>()
+    };
+    let ula = Ula::new(&gmm, h_last)?;
+    let tr = Sampler::new(1)
+        .warmup(budget - 1)
+        .chains(N)
+        .seed(11)
+        .run(&ula, &starts)?;
+    row(&gmm, "ULA (h = 0.01)", &last(&tr));
+    let mala = Mala::new(&gmm, 0.05)?;
+    let tr = Sampler::new(1)
+        .warmup(budget - 1)
+        .chains(N)
+        .seed(11)
+        .run(&mala, &starts)?;
+    row(&gmm, "MALA (h = 0.05)", &last(&tr));
+
+    let al = AnnealedLangevin::new(&gmm, levels.clone(), t_per, LevelStep::Langevin { h_last })?;
+    let out = al.run(&ParticleRun::new(N).seed(11), &init)?;
+    row(
+        &gmm,
+        "annealed Langevin",
+        &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
+    );
+
+    let am = AnnealedMala::new(&gmm, levels, t_per, LevelStep::Langevin { h_last: 0.02 })?;
+    let outm = am.run(&ParticleRun::new(N).seed(11), &init)?;
+    row(
+        &gmm,
+        "annealed MALA",
+        &outm
+            .particles
+            .iter()
+            .map(|x| x.to_vec())
+            .collect::<Vec<_>>(),
+    );
+
+    let sde = Vp::<f64>::linear(2, 0.1, 20.0)?;
+    let pc = ReverseSampler::new(
+        sde,
+        Marginal::new(&gmm, sde)?,
+        500,
+        1e-3,
+        Predictor::EulerMaruyama,
+    )?
+    .corrector(LangevinCorrector {
+        snr: 0.16,
+        steps: 1,
+    })?;
+    let out = pc.run(&ParticleRun::new(N).seed(11), &init)?;
+    row(
+        &gmm,
+        "PC (VP: EM + Langevin)",
+        &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
+    );
+
+    print!("\nannealed MALA acceptance per level:");
+    outm.acceptance.iter().for_each(|a| print!(" {a:.2}"));
+    println!();
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! Many independent particles, run in parallel blocks with one RNG stream per particle.
+
+#[allow(unused_imports)]
+use crate::real::scalar_traits::*;
+use crate::rng::{ChainRng, stream};
+use crate::{Error, Real, Result};
+use rayon::prelude::*;
+
+/// Particles per block: the unit of parallel work and of batched score evaluation. Fixed
+/// (not derived from the thread count) so results are identical on any number of threads.
+pub(crate) const BLOCK: usize = 64;
+
+/// How many particles to run, with which seed, on how many threads.
+///
+/// Particle `i` draws every random number (its initial point, its noise) from
+/// [`crate::rng::stream`]`(seed, i)`, so a seed fixes every particle bit for bit whatever the
+/// number of threads.
+///
+/// ```
+/// use langevin::annealed::ParticleRun;
+/// let run = ParticleRun::new(1_000).seed(7).threads(2);
+/// assert_eq!(run.particles(), 1_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParticleRun {
+    n: usize,
+    seed: u64,
+    threads: Option<usize>,
+}
+
+impl ParticleRun {
+    /// `n` particles, seed 0, rayon's global pool.
+    pub fn new(n: usize) -> Self {
+        Self {
+            n,
+            seed: 0,
+            threads: None,
+        }
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Runs on a dedicated pool of `threads` threads (results do not depend on it).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+    /// The number of particles.
+    pub fn particles(&self) -> usize {
+        self.n
+    }
+}
+
+/// The final states of `n` particles in ℝᵈ, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Particles<T> {
+    dim: usize,
+    data: Vec<T>,
+}
+
+impl<T: Real> Particles<T> {
+    /// Wraps a row-major `n × dim` array.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the length is not a multiple of `dim`, or
+    /// [`Error::ZeroDimension`].
+    pub fn from_vec(data: Vec<T>, dim: usize) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::ZeroDimension { what: "particles" });
+        }
+        crate::error::check_len(
+            "particles (row-major n × dim)",
+            data.len().div_ceil(dim) * dim,
+            data.len(),
+        )?;
+        Ok(Self { dim, data })
+    }
+    /// The dimension d.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// The number of particles.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.dim
+    }
+    /// `true` with no particles.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    /// Particle `i`.
+    ///
+    /// # Panics
+    /// If `i >= self.len()` (like slice indexing).
+    pub fn get(&self, i: usize) -> &[T] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+    /// Iterates over the particles.
+    pub fn iter(&self) -> impl Iterator<Item = &[T]> {
+        self.data.chunks_exact(self.dim)
+    }
+    /// The row-major `n × d` array.
+    pub fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+    /// Consumes into the row-major array.
+    pub fn into_vec(self) -> Vec<T> {
+        self.data
+    }
+    /// The sample mean of each coordinate.
+    pub fn mean(&self) -> Vec<f64> {
+        let n = self.len().max(1) as f64;
+        let mut m = vec![0.0; self.dim];
+        for x in self.iter() {
+            for (a, b) in m.iter_mut().zip(x) {
+                *a += b.to_f64();
+            }
+        }
+        m.iter_mut().for_each(|a| *a /= n);
+        m
+    }
+    /// The unbiased sample variance of each coordinate (0 for fewer than two particles).
+    pub fn variance(&self) -> Vec<f64> {
+        let n = self.len();
+        let mean = self.mean();
+        let mut v = vec![0.0; self.dim];
+        if n < 2 {
+            return v;
+        }
+        for x in self.iter() {
+            for ((a, b), m) in v.iter_mut().zip(x).zip(&mean) {
+                let r = b.to_f64() - m;
+                *a += r * r;
+            }
+        }
+        v.iter_mut().for_each(|a| *a /= (n - 1) as f64);
+        v
+    }
+}
+
+/// One block of particles: positions (row-major), one RNG per particle, scratch.
+pub(crate) struct Block<T> {
+    /// Index of the first particle.
+    pub start: usize,
+    /// Positions, row-major `len × d`.
+    pub x: Vec<T>,
+    /// One stream per particle.
+    pub rngs: Vec<ChainRng>,
+    /// Scores / drifts, row-major.
+    pub s: Vec<T>,
+    /// A second buffer (proposals, Heun predictor…).
+    pub y: Vec<T>,
+    /// A third buffer.
+    pub z: Vec<T>,
+    /// Scratch for batched score evaluation.
+    pub work: Vec<T>,
+}
+
+impl<T: Real> Block<T> {
+    /// Number of particles in the block.
+    pub fn len(&self) -> usize {
+        self.rngs.len()
+    }
+
+    /// Checks every particle for non-finite coordinates.
+    pub fn check(&self, d: usize, step: usize) -> Result<()> {
+        if crate::real::all_finite(&self.x) {
+            return Ok(());
+        }
+        for (p, x) in self.x.chunks_exact(d).enumerate() {
+            if let Some(c) = x.iter().position(|v| !v.finite()) {
+                return Err(Error::NonFiniteState {
+                    chain: self.start + p,
+                    step,
+                    coordinate: c,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Initial-point callback: `init(i, rng, x0)` writes particle `i`'s start into `x0` using its
+/// own stream `rng` (which then continues to drive the particle).
+pub trait ParticleInit<T>: Sync {
+    /// Writes the initial point of particle `i`.
+    fn init(&self, i: usize, rng: &mut ChainRng, x0: &mut [T]);
+}
+
+impl<T, F: Fn(usize, &mut ChainRng, &mut [T]) + Sync> ParticleInit<T> for F {
+    fn init(&self, i: usize, rng: &mut ChainRng, x0: &mut [T]) {
+        self(i, rng, x0)
+    }
+}
+
+/// Runs `body` on every block in parallel; returns the particles and the per-block outputs
+/// (in block order). The first error in particle order wins.
+pub(crate) fn run_blocks<T, R, I, F>(
+    run: &ParticleRun,
+    d: usize,
+    init: &I,
+    body: F,
+) -> Result<(Particles<T>, Vec<R>)>
+where
+    T: Real,
+    R: Send,
+    I: ParticleInit<T> + ?Sized,
+    F: Fn(&mut Block<T>) -> Result<R> + Sync,
+{
+    if d == 0 {
+        return Err(Error::ZeroDimension { what: "target" });
+    }
+    let n = run.n;
+    let job = || -> Vec<Result<(Vec<T>, R)>> {
+        (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let start = b * BLOCK;
+                let len = BLOCK.min(n - start);
+                let mut blk = Block {
+                    start,
+                    x: vec![T::zero(); len * d],
+                    rngs: (start..start + len)
+                        .map(|i| stream(run.seed, i as u64))
+                        .collect(),
+                    s: vec![T::zero(); len * d],
+                    y: vec![T::zero(); len * d],
+                    z: vec![T::zero(); len * d],
+                    work: Vec::new(),
+                };
+                for p in 0..len {
+                    init.init(start + p, &mut blk.rngs[p], &mut blk.x[p * d..(p + 1) * d]);
+                }
+                if let Some((p, c)) = blk
+                    .x
+                    .chunks_exact(d)
+                    .enumerate()
+                    .find_map(|(p, x)| x.iter().position(|v| !v.finite()).map(|c| (p, c)))
+                {
+                    return Err(Error::InvalidInitialState {
+                        chain: start + p,
+                        reason: format!("x0[{c}] is not finite"),
+                    });
+                }
+                let r = body(&mut blk)?;
+                Ok((blk.x, r))
+            })
+            .collect()
+    };
+    let results = match run.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t.max(1))
+            .build()
+            .map_err(|e| Error::InvalidConfig {
+                reason: format!("cannot build a pool of {t} threads: {e}"),
+            })?
+            .install(job),
+        None => job(),
+    };
+    let mut data = Vec::with_capacity(n * d);
+    let mut outs = Vec::with_capacity(results.len());
+    for r in results {
+        let (x, o) = r?;
+        data.extend_from_slice(&x);
+        outs.push(o);
+    }
+    Ok((Particles { dim: d, data }, outs))
+}
