@@ -77,6 +77,7 @@ pub mod sde;
 pub mod testing;
 pub mod targets;
 pub mod trace;
+pub mod transform;
 
 pub use density::{LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target};
 pub use error::{Error, Result};

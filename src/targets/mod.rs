@@ -12,12 +12,14 @@ mod double_well;
 mod funnel;
 mod gaussian;
 mod mixture;
+pub mod statrs_targets;
 
 pub use banana::Rosenbrock;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;
 pub use gaussian::Gaussian;
 pub use mixture::GaussianMixture;
+pub use statrs_targets::{AnalyticScore, Independent, Marginal, Univariate};
 
 use crate::density::Target;
 #[allow(unused_imports)]
