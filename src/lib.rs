@@ -68,6 +68,7 @@
 
 pub mod density;
 pub mod error;
+pub mod export;
 pub mod integrators;
 pub mod mcmc;
 pub mod real;
