@@ -66,6 +66,8 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "autodiff")]
+pub mod autodiff;
 pub mod density;
 pub mod error;
 pub mod export;
