@@ -77,6 +77,7 @@ pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
+pub mod step;
 pub mod testing;
 pub mod targets;
 pub mod trace;
