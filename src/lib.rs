@@ -73,6 +73,10 @@ pub mod error;
 pub mod export;
 pub mod integrators;
 pub mod mcmc;
+#[cfg(feature = "plot")]
+pub mod plot;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod real;
 pub mod rng;
 pub mod run;
