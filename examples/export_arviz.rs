@@ -13,9 +13,12 @@ use langevin::transform::{Constrained, Constraint, Elementwise};
 use statrs::distribution::{Beta, Gamma};
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| std::env::temp_dir().join("langevin_out").display().to_string());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| {
+        std::env::temp_dir()
+            .join("langevin_out")
+            .display()
+            .to_string()
+    });
     // rate ~ Gamma(3, 2) on (0, ∞), p ~ Beta(2, 5) on (0, 1), sampled in unconstrained space.
     let model = Independent::new(vec![
         Box::new(Univariate::new(Gamma::new(3.0, 2.0)?)),
@@ -40,7 +43,11 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .run_config(500, 1, 2024)
         .write_files(&trace, &dir, "chain")?;
     write_npy(&trace, std::fs::File::create(format!("{dir}/draws.npy"))?)?;
-    println!("acceptance {:.3}; mean {:?}", trace.acceptance(), trace.mean());
+    println!(
+        "acceptance {:.3}; mean {:?}",
+        trace.acceptance(),
+        trace.mean()
+    );
     for p in paths {
         println!("wrote {}", p.display());
     }

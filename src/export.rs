@@ -438,7 +438,10 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
         }
         let row = t
             .split(',')
-            .map(|f| parse_num(f.trim()).ok_or_else(|| bad(format!("line {}: {f:?} is not a number", ln + 1))))
+            .map(|f| {
+                parse_num(f.trim())
+                    .ok_or_else(|| bad(format!("line {}: {f:?} is not a number", ln + 1)))
+            })
             .collect::<io::Result<Vec<f64>>>()?;
         if row.len() != out.columns.len() {
             return Err(bad(format!(

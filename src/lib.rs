@@ -82,8 +82,8 @@ pub mod rng;
 pub mod run;
 pub mod sde;
 pub mod step;
-pub mod testing;
 pub mod targets;
+pub mod testing;
 pub mod trace;
 pub mod transform;
 

@@ -153,8 +153,7 @@ impl<T> Observer<T> for ProgressBars {
         let now = self.start.elapsed().as_nanos() as u64;
         let last = c.last_ns.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= REFRESH_NS
-            && c
-                .last_ns
+            && c.last_ns
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {

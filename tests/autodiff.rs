@@ -38,7 +38,10 @@ where
         let lp = log_density_and_score(&a3, x, &mut g);
         close(&g, &want, "fused");
         let lp_ref = p.log_density(x) + c;
-        assert!((lp - lp_ref).abs() <= 1e-12 * lp_ref.abs().max(1.0), "{lp} vs {lp_ref}");
+        assert!(
+            (lp - lp_ref).abs() <= 1e-12 * lp_ref.abs().max(1.0),
+            "{lp} vs {lp_ref}"
+        );
     }
 }
 
@@ -79,7 +82,10 @@ fn gaussian_full_covariance() {
         mean,
         precision: g.precision(),
     };
-    let pts = vec![vec![0.0; d], (0..d).map(|i| (i as f64).sin() * 2.0).collect()];
+    let pts = vec![
+        vec![0.0; d],
+        (0..d).map(|i| (i as f64).sin() * 2.0).collect(),
+    ];
     compare(f, &g, &pts);
 }
 
@@ -125,7 +131,9 @@ fn funnel() {
     let p = Funnel::<f64>::new(10, 3.0).unwrap();
     let pts = vec![
         (0..10).map(|i| 0.1 * i as f64 - 0.3).collect(),
-        (0..10).map(|i| if i == 0 { -2.0 } else { 0.05 * i as f64 }).collect(),
+        (0..10)
+            .map(|i| if i == 0 { -2.0 } else { 0.05 * i as f64 })
+            .collect(),
     ];
     compare(NealFunnel { s: 3.0 }, &p, &pts);
 }
@@ -164,13 +172,21 @@ impl GenericLogDensity for Mixture {
 #[test]
 fn gaussian_mixture() {
     let w = vec![0.2, 0.5, 0.3];
-    let mu = vec![vec![-2.0, 0.0, 1.0], vec![1.0, 1.0, -1.0], vec![0.0, -3.0, 0.5]];
+    let mu = vec![
+        vec![-2.0, 0.0, 1.0],
+        vec![1.0, 1.0, -1.0],
+        vec![0.0, -3.0, 0.5],
+    ];
     let var = vec![0.5, 1.0, 2.0];
     let p = GaussianMixture::<f64>::new(w.clone(), mu.clone(), var.clone()).unwrap();
     compare(
         Mixture { w, mu, var },
         &p,
-        &[vec![0.0, 0.0, 0.0], vec![-1.0, 0.5, 2.0], vec![3.0, -2.0, -1.0]],
+        &[
+            vec![0.0, 0.0, 0.0],
+            vec![-1.0, 0.5, 2.0],
+            vec![3.0, -2.0, -1.0],
+        ],
     );
 }
 

@@ -7,8 +7,11 @@ use langevin::run::NoAdaptation;
 use langevin::targets::Gaussian;
 
 fn run(thin: usize, stats: &DrawStats) -> (Gaussian<f64>, Trace<f64>) {
-    let g = Gaussian::<f64>::full(vec![1.0, -1.0, 0.5], &[1.0, 0.3, 0.0, 0.3, 2.0, 0.1, 0.0, 0.1, 0.5])
-        .unwrap();
+    let g = Gaussian::<f64>::full(
+        vec![1.0, -1.0, 0.5],
+        &[1.0, 0.3, 0.0, 0.3, 2.0, 0.1, 0.0, 0.1, 0.5],
+    )
+    .unwrap();
     let mala = Mala::new(g.clone(), 0.4).unwrap();
     let t = Sampler::new(50)
         .chains(3)
@@ -29,7 +32,8 @@ fn cmdstan_csv_round_trip() {
     for thin in [1, 3] {
         let stats = DrawStats::new();
         let (g, t) = run(thin, &stats);
-        let dir = std::env::temp_dir().join(format!("langevin_export_{}_{thin}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("langevin_export_{}_{thin}", std::process::id()));
         let paths = CmdStanCsv::new()
             .names(["mu.1", "mu.2", "sigma"])
             .log_density(|x: &[f64]| g.log_density(x))
@@ -77,8 +81,18 @@ fn cmdstan_csv_rejects_mismatches_and_spells_non_finite() {
     let stats = DrawStats::new();
     let (_, t) = run(1, &stats);
     let mut buf = Vec::new();
-    assert!(CmdStanCsv::new().names(["a", "b"]).write_chain(&t, 0, &mut buf).is_err());
-    assert!(CmdStanCsv::new().names(["a", "b,c", "d"]).write_chain(&t, 0, &mut buf).is_err());
+    assert!(
+        CmdStanCsv::new()
+            .names(["a", "b"])
+            .write_chain(&t, 0, &mut buf)
+            .is_err()
+    );
+    assert!(
+        CmdStanCsv::new()
+            .names(["a", "b,c", "d"])
+            .write_chain(&t, 0, &mut buf)
+            .is_err()
+    );
     assert!(CmdStanCsv::new().write_chain(&t, 3, &mut buf).is_err());
     // stats recorded with thin 1 but declared thin 2: count mismatch
     assert!(
@@ -90,7 +104,13 @@ fn cmdstan_csv_rejects_mismatches_and_spells_non_finite() {
     );
     let mut buf = Vec::new();
     CmdStanCsv::new()
-        .log_density(|x: &[f64]| if x[0] > 1.0 { f64::NEG_INFINITY } else { f64::NAN })
+        .log_density(|x: &[f64]| {
+            if x[0] > 1.0 {
+                f64::NEG_INFINITY
+            } else {
+                f64::NAN
+            }
+        })
         .write_chain(&t, 0, &mut buf)
         .unwrap();
     let back = read_cmdstan_csv(&buf[..]).unwrap();

@@ -25,7 +25,10 @@ fn counts_match_trace() {
         assert_eq!(div as usize, t.divergences[c]);
         // accepted ≥ accepted after warm-up, and the post-warm-up part is ≤ 300
         let post = (t.acceptance_rate[c] * 300.0).round() as u64;
-        assert!(acc >= post && acc - post <= 100, "chain {c}: {acc} vs {post}");
+        assert!(
+            acc >= post && acc - post <= 100,
+            "chain {c}: {acc} vs {post}"
+        );
     }
     assert_eq!(bars.counts(99), (0, 0, 0));
 }

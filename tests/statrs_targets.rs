@@ -78,7 +78,10 @@ where
     );
     let d = ks(xs, |x| target.cdf(x));
     let eps = dkw(CHAINS, ALPHA);
-    assert!(d < eps, "KS {d:.4} ≥ DKW bound {eps:.4} (acceptance {acc:.3})");
+    assert!(
+        d < eps,
+        "KS {d:.4} ≥ DKW bound {eps:.4} (acceptance {acc:.3})"
+    );
     assert!(acc > 0.3, "acceptance {acc:.3}: the kernel barely moves");
 }
 
@@ -118,22 +121,106 @@ macro_rules! statrs_case {
     };
 }
 
-statrs_case!(normal, Normal::new(1.0, 2.0).unwrap(), 1.0, 1, [-3.0, 0.5, 4.0]);
-statrs_case!(students_t, StudentsT::new(0.5, 1.5, 4.0).unwrap(), 0.5, 2, [-3.0, 0.4, 6.0]);
-statrs_case!(gamma, Gamma::new(3.0, 2.0).unwrap(), 0.05, 3, [0.2, 1.0, 4.0]);
-statrs_case!(beta, Beta::new(2.0, 5.0).unwrap(), 0.003, 4, [0.05, 0.3, 0.9]);
-statrs_case!(log_normal, LogNormal::new(0.2, 0.5).unwrap(), 0.05, 5, [0.3, 1.0, 3.0]);
-statrs_case!(laplace, Laplace::new(-1.0, 0.7).unwrap(), 0.1, 6, [-3.0, -0.5, 2.0]);
-statrs_case!(cauchy, Cauchy::new(0.0, 1.0).unwrap(), 0.3, 7, [-5.0, 0.3, 10.0]);
+statrs_case!(
+    normal,
+    Normal::new(1.0, 2.0).unwrap(),
+    1.0,
+    1,
+    [-3.0, 0.5, 4.0]
+);
+statrs_case!(
+    students_t,
+    StudentsT::new(0.5, 1.5, 4.0).unwrap(),
+    0.5,
+    2,
+    [-3.0, 0.4, 6.0]
+);
+statrs_case!(
+    gamma,
+    Gamma::new(3.0, 2.0).unwrap(),
+    0.05,
+    3,
+    [0.2, 1.0, 4.0]
+);
+statrs_case!(
+    beta,
+    Beta::new(2.0, 5.0).unwrap(),
+    0.003,
+    4,
+    [0.05, 0.3, 0.9]
+);
+statrs_case!(
+    log_normal,
+    LogNormal::new(0.2, 0.5).unwrap(),
+    0.05,
+    5,
+    [0.3, 1.0, 3.0]
+);
+statrs_case!(
+    laplace,
+    Laplace::new(-1.0, 0.7).unwrap(),
+    0.1,
+    6,
+    [-3.0, -0.5, 2.0]
+);
+statrs_case!(
+    cauchy,
+    Cauchy::new(0.0, 1.0).unwrap(),
+    0.3,
+    7,
+    [-5.0, 0.3, 10.0]
+);
 statrs_case!(exp, Exp::new(1.5).unwrap(), 0.02, 8, [0.1, 1.0, 5.0]);
-statrs_case!(weibull, Weibull::new(2.0, 1.5).unwrap(), 0.05, 9, [0.2, 1.0, 3.0]);
-statrs_case!(gumbel, Gumbel::new(0.5, 2.0).unwrap(), 0.5, 10, [-3.0, 0.5, 6.0]);
+statrs_case!(
+    weibull,
+    Weibull::new(2.0, 1.5).unwrap(),
+    0.05,
+    9,
+    [0.2, 1.0, 3.0]
+);
+statrs_case!(
+    gumbel,
+    Gumbel::new(0.5, 2.0).unwrap(),
+    0.5,
+    10,
+    [-3.0, 0.5, 6.0]
+);
 statrs_case!(chi, Chi::new(3).unwrap(), 0.1, 11, [0.3, 1.5, 3.0]);
-statrs_case!(chi_squared, ChiSquared::new(5.0).unwrap(), 0.5, 12, [0.5, 4.0, 12.0]);
-statrs_case!(erlang, Erlang::new(3, 0.5).unwrap(), 0.5, 13, [0.5, 4.0, 12.0]);
-statrs_case!(inverse_gamma, InverseGamma::new(4.0, 3.0).unwrap(), 0.01, 14, [0.3, 1.0, 4.0]);
-statrs_case!(pareto, Pareto::new(1.0, 3.0).unwrap(), 0.01, 15, [1.1, 2.0, 5.0]);
-statrs_case!(uniform, Uniform::new(-1.0, 2.0).unwrap(), 0.1, 16, [-0.5, 0.5, 1.5]);
+statrs_case!(
+    chi_squared,
+    ChiSquared::new(5.0).unwrap(),
+    0.5,
+    12,
+    [0.5, 4.0, 12.0]
+);
+statrs_case!(
+    erlang,
+    Erlang::new(3, 0.5).unwrap(),
+    0.5,
+    13,
+    [0.5, 4.0, 12.0]
+);
+statrs_case!(
+    inverse_gamma,
+    InverseGamma::new(4.0, 3.0).unwrap(),
+    0.01,
+    14,
+    [0.3, 1.0, 4.0]
+);
+statrs_case!(
+    pareto,
+    Pareto::new(1.0, 3.0).unwrap(),
+    0.01,
+    15,
+    [1.1, 2.0, 5.0]
+);
+statrs_case!(
+    uniform,
+    Uniform::new(-1.0, 2.0).unwrap(),
+    0.1,
+    16,
+    [-0.5, 0.5, 1.5]
+);
 
 /// Catches: the product summing log densities or scores of the wrong coordinates, and
 /// support handling per coordinate. Three KS statistics share α (ε at α/3 each).

@@ -168,7 +168,10 @@ fn dirichlet_through_stick_breaking_has_beta_marginals() {
     let d1 = ks(xs.iter().map(|x| x[0]).collect(), |v| b1.cdf(v));
     let d3 = ks(xs.iter().map(|x| x[2]).collect(), |v| b3.cdf(v));
     assert!(d1 < eps && d3 < eps, "KS {d1:.4}, {d3:.4} ≥ {eps:.4}");
-    assert!(xs.iter().all(|x| (x.iter().sum::<f64>() - 1.0).abs() < 1e-12));
+    assert!(
+        xs.iter()
+            .all(|x| (x.iter().sum::<f64>() - 1.0).abs() < 1e-12)
+    );
     assert!(acc > 0.3, "acceptance {acc:.3}");
 }
 
@@ -206,8 +209,11 @@ fn transformed_scores_match_finite_differences() {
         let r = check_score_with_step(&c, &z, 1e-6).unwrap();
         assert!(r.passed(1e-6), "{r:?}");
     }
-    let sb = Constrained::new(Dirichlet(vec![1.5, 2.0, 0.7, 3.0]), StickBreaking::new(4).unwrap())
-        .unwrap();
+    let sb = Constrained::new(
+        Dirichlet(vec![1.5, 2.0, 0.7, 3.0]),
+        StickBreaking::new(4).unwrap(),
+    )
+    .unwrap();
     for z in [[0.1, -0.4, 0.8], [1.5, -2.0, 0.3]] {
         let r = check_score_with_step(&sb, &z, 1e-6).unwrap();
         assert!(r.passed(1e-6), "{r:?}");

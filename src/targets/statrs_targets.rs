@@ -280,7 +280,9 @@ impl<D: Continuous<f64, f64> + ContinuousCDF<f64, f64>> ExactSample for Univaria
     /// bisection for distributions without a closed-form quantile).
     fn sample_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f64]) {
         // U in (0, 1): avoid the endpoints, whose quantiles may be infinite.
-        let u: f64 = rng.random::<f64>().clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+        let u: f64 = rng
+            .random::<f64>()
+            .clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
         out[0] = self.dist.inverse_cdf(u);
     }
 }
@@ -439,7 +441,9 @@ impl Score for Independent {
 impl ExactSample for Independent {
     fn sample_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f64]) {
         for (m, o) in self.marginals.iter().zip(out.iter_mut()) {
-            let u: f64 = rng.random::<f64>().clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
+            let u: f64 = rng
+                .random::<f64>()
+                .clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
             *o = m.quantile(u);
         }
     }

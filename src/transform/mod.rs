@@ -116,23 +116,19 @@ pub enum Constraint {
 
 impl Constraint {
     fn validate(&self) -> Result<()> {
-        let bad = |name, value, expected| Err(Error::InvalidParameter {
-            name,
-            value,
-            expected,
-        });
+        let bad = |name, value, expected| {
+            Err(Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            })
+        };
         match *self {
-            Constraint::LowerBound(a) if !a.is_finite() => {
-                bad("lower bound", a, "a finite bound")
+            Constraint::LowerBound(a) if !a.is_finite() => bad("lower bound", a, "a finite bound"),
+            Constraint::UpperBound(b) if !b.is_finite() => bad("upper bound", b, "a finite bound"),
+            Constraint::Interval(a, b) if !(a.is_finite() && b.is_finite() && a < b) => {
+                bad("interval width b − a", b - a, "finite bounds a < b")
             }
-            Constraint::UpperBound(b) if !b.is_finite() => {
-                bad("upper bound", b, "a finite bound")
-            }
-            Constraint::Interval(a, b) if !(a.is_finite() && b.is_finite() && a < b) => bad(
-                "interval width b − a",
-                b - a,
-                "finite bounds a < b",
-            ),
             _ => Ok(()),
         }
     }
@@ -160,12 +156,7 @@ impl Constraint {
                 let sm = sigmoid(-z);
                 // Near the upper end compute from b for accuracy.
                 let x = if z > 0.0 { b - w * sm } else { a + w * s };
-                (
-                    x,
-                    w * s * sm,
-                    w.ln() - softplus(-z) - softplus(z),
-                    sm - s,
-                )
+                (x, w * s * sm, w.ln() - softplus(-z) - softplus(z), sm - s)
             }
             Constraint::Softplus => {
                 let s = sigmoid(z);
@@ -179,11 +170,13 @@ impl Constraint {
     /// # Errors
     /// [`Error::InvalidParameter`] if `x` violates the constraint (or is NaN).
     pub fn inverse(&self, x: f64) -> Result<f64> {
-        let bad = |expected| Err(Error::InvalidParameter {
-            name: "constrained value",
-            value: x,
-            expected,
-        });
+        let bad = |expected| {
+            Err(Error::InvalidParameter {
+                name: "constrained value",
+                value: x,
+                expected,
+            })
+        };
         match *self {
             Constraint::Real if x.is_finite() => Ok(x),
             Constraint::Real => bad("a finite value"),
@@ -387,11 +380,7 @@ where
         with_scratch(self.bijection.constrained_dim(), |x, _| {
             let lj = self.bijection.forward(z, x);
             let lp = self.target.log_density(x);
-            if lp == f64::NEG_INFINITY {
-                lp
-            } else {
-                lp + lj
-            }
+            if lp == f64::NEG_INFINITY { lp } else { lp + lj }
         })
     }
 }
