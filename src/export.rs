@@ -92,8 +92,13 @@ fn invalid(msg: String) -> io::Error {
 /// behind their own mutex, so parallel chains do not contend.
 #[derive(Debug, Default)]
 pub struct DrawStats {
-    chains: RwLock<Vec<Mutex<Vec<(f64, bool)>>>>,
+    chains: RwLock<Vec<ChainRecords>>,
 }
+
+/// One chain's `(accept_prob, divergent)` records.
+type ChainRecords = Mutex<Vec<(f64, bool)>>;
+/// A per-draw log density evaluated by the CSV writer.
+type LogDensityFn<'a> = Box<dyn Fn(&[f64]) -> f64 + 'a>;
 
 impl DrawStats {
     /// An empty recorder.
@@ -133,7 +138,7 @@ impl<T> Observer<T> for DrawStats {
 #[allow(missing_debug_implementations)]
 pub struct CmdStanCsv<'a> {
     names: Option<Vec<String>>,
-    log_density: Option<Box<dyn Fn(&[f64]) -> f64 + 'a>>,
+    log_density: Option<LogDensityFn<'a>>,
     stats: Option<&'a DrawStats>,
     step_size: Option<f64>,
     model: String,

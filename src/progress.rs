@@ -164,11 +164,9 @@ impl<T> Observer<T> for ProgressBars {
 
     fn on_chain_end(&self, chain: usize) {
         let g = self.chains.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = g.get(chain) {
-            if self.enabled {
-                c.bar.set_position(c.steps.load(Ordering::Relaxed));
-                c.bar.finish_with_message(Self::message(c, false));
-            }
+        if let (Some(c), true) = (g.get(chain), self.enabled) {
+            c.bar.set_position(c.steps.load(Ordering::Relaxed));
+            c.bar.finish_with_message(Self::message(c, false));
         }
     }
 }

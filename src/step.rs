@@ -129,6 +129,7 @@ impl core::fmt::Display for ProposalVariance {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::float_cmp)] // conversions by 2 are exact in binary floating point
     use super::*;
 
     /// Catches: a conversion in the wrong direction (ε = h/2) or a lossy round trip, and

@@ -1,5 +1,6 @@
 //! Export round trips: CmdStan CSV parsed back, `.npy` header parsed by hand. All tests are
 //! deterministic (exact equality of parsed values with the trace's values).
+#![allow(clippy::float_cmp)] // round trips must be bit-exact
 
 use langevin::export::{CmdStanCsv, DrawStats, read_cmdstan_csv, write_npy};
 use langevin::prelude::*;

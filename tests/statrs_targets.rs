@@ -7,6 +7,7 @@
 //! from the target if MALA is correct, so the DKW inequality gives
 //! `P(sup|F̂ − F| > ε) ≤ 2 exp(−2Cε²)`: with ε = sqrt(ln(2/α)/(2C)) the false-failure rate is
 //! at most α = 2e-6 per test (split over coordinates for products).
+#![allow(clippy::float_cmp)] // exact values (−∞, a subgradient 0, ±1/b) are compared exactly
 
 use langevin::prelude::*;
 use langevin::targets::{AnalyticScore, Independent, Univariate};
