@@ -28,9 +28,9 @@ use rand::Rng;
 
 /// A target whose first two moments and (optionally) marginal CDFs are known exactly.
 pub trait Analytic: Target {
-    /// The exact mean E[X].
+    /// The exact mean E\[X\].
     fn exact_mean(&self) -> Vec<f64>;
-    /// The exact covariance Cov[X], row-major d × d.
+    /// The exact covariance Cov\[X\], row-major d × d.
     fn exact_covariance(&self) -> Vec<f64>;
     /// The exact marginal CDF `P(X_i ≤ x)` of coordinate `i`, where a closed form (or a
     /// stated quadrature) exists; `None` otherwise or if `i >= dim`.
