@@ -257,4 +257,10 @@ fn support_and_kink() {
     assert_eq!(l.score(&[0.0]), vec![0.0]);
     assert_eq!(l.score(&[1.0]), vec![-1.0]);
     assert!(Independent::new(vec![]).is_err());
+    // Analytic moments come from statrs: Gamma(3, rate 2) has mean 3/2, variance 3/4.
+    use langevin::targets::Analytic;
+    let g = Univariate::new(Gamma::new(3.0, 2.0).unwrap());
+    assert!((g.exact_mean()[0] - 1.5).abs() < 1e-15);
+    assert!((g.exact_covariance()[0] - 0.75).abs() < 1e-15);
+    assert!(g.marginal_cdf(1, 0.5).is_none());
 }

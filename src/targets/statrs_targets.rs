@@ -52,7 +52,7 @@
 //! # Ok::<(), langevin::Error>(())
 //! ```
 
-use super::ExactSample;
+use super::{Analytic, ExactSample};
 use crate::density::{LogDensity, Score, Target};
 use crate::{Error, Result};
 use rand::{Rng, RngExt};
@@ -284,6 +284,23 @@ impl<D: Continuous<f64, f64> + ContinuousCDF<f64, f64>> ExactSample for Univaria
             .random::<f64>()
             .clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0);
         out[0] = self.dist.inverse_cdf(u);
+    }
+}
+
+impl<D> Analytic for Univariate<D>
+where
+    D: Continuous<f64, f64> + ContinuousCDF<f64, f64> + statrs::statistics::Distribution<f64>,
+{
+    /// statrs' mean (NaN where it does not exist, e.g. Cauchy).
+    fn exact_mean(&self) -> Vec<f64> {
+        vec![self.dist.mean().unwrap_or(f64::NAN)]
+    }
+    /// statrs' variance (NaN where it does not exist, `+∞` where it is infinite).
+    fn exact_covariance(&self) -> Vec<f64> {
+        vec![self.dist.variance().unwrap_or(f64::NAN)]
+    }
+    fn marginal_cdf(&self, i: usize, x: f64) -> Option<f64> {
+        (i == 0).then(|| self.cdf(x))
     }
 }
 
