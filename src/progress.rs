@@ -41,6 +41,7 @@ struct ChainBar {
     accepted: AtomicU64,
     divergent: AtomicU64,
     last_ns: AtomicU64,
+    first_ns: AtomicU64,
 }
 
 /// An [`Observer`] showing one progress bar per chain (see the [module docs](self)).
@@ -91,10 +92,13 @@ impl ProgressBars {
         })
     }
 
-    fn message(c: &ChainBar, warmup: bool) -> String {
+    fn message(&self, c: &ChainBar, warmup: bool) -> String {
         let s = c.steps.load(Ordering::Relaxed).max(1);
+        let now = self.start.elapsed().as_nanos() as u64;
+        let secs = (now.saturating_sub(c.first_ns.load(Ordering::Relaxed)) as f64 * 1e-9).max(1e-9);
         format!(
-            "{} acc {:.3} div {}",
+            "{:>9.0} it/s {} acc {:.3} div {}",
+            s as f64 / secs,
             if warmup { "warmup  " } else { "sampling" },
             c.accepted.load(Ordering::Relaxed) as f64 / s as f64,
             c.divergent.load(Ordering::Relaxed)
@@ -110,7 +114,7 @@ impl<T> Observer<T> for ProgressBars {
             MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
         };
         let style = ProgressStyle::with_template(
-            "{prefix:>9} [{elapsed_precise}] {bar:30.cyan/blue} {pos:>7}/{len:7} {per_sec:>12} {msg}",
+            "{prefix:>9} [{elapsed_precise}] {bar:30.cyan/blue} {pos:>7}/{len:7} {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         let bars = (0..chains)
@@ -130,6 +134,7 @@ impl<T> Observer<T> for ProgressBars {
                     accepted: AtomicU64::new(0),
                     divergent: AtomicU64::new(0),
                     last_ns: AtomicU64::new(0),
+                    first_ns: AtomicU64::new(0),
                 }
             })
             .collect();
@@ -140,7 +145,11 @@ impl<T> Observer<T> for ProgressBars {
     fn on_step(&self, chain: usize, iteration: usize, warmup: bool, info: &StepInfo, _x: &[T]) {
         let g = self.chains.read().unwrap_or_else(|e| e.into_inner());
         let Some(c) = g.get(chain) else { return };
-        c.steps.fetch_add(1, Ordering::Relaxed);
+        if c.steps.fetch_add(1, Ordering::Relaxed) == 0 && self.enabled {
+            // The chain's first transition: its clock for the it/s figure starts here.
+            c.first_ns
+                .store(self.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
         if info.accepted {
             c.accepted.fetch_add(1, Ordering::Relaxed);
         }
@@ -158,7 +167,7 @@ impl<T> Observer<T> for ProgressBars {
                 .is_ok()
         {
             c.bar.set_position(iteration as u64 + 1);
-            c.bar.set_message(Self::message(c, warmup));
+            c.bar.set_message(self.message(c, warmup));
         }
     }
 
@@ -166,7 +175,7 @@ impl<T> Observer<T> for ProgressBars {
         let g = self.chains.read().unwrap_or_else(|e| e.into_inner());
         if let (Some(c), true) = (g.get(chain), self.enabled) {
             c.bar.set_position(c.steps.load(Ordering::Relaxed));
-            c.bar.finish_with_message(Self::message(c, false));
+            c.bar.finish_with_message(self.message(c, false));
         }
     }
 }
