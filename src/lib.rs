@@ -77,18 +77,27 @@
 
 pub mod adapt;
 pub mod annealed;
+#[cfg(feature = "autodiff")]
+pub mod autodiff;
 pub mod density;
 pub mod diagnostics;
 pub mod error;
+pub mod export;
 pub mod integrators;
 pub mod mcmc;
+#[cfg(feature = "plot")]
+pub mod plot;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
+pub mod step;
 pub mod targets;
 pub mod testing;
 pub mod trace;
+pub mod transform;
 
 pub use density::{LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target};
 pub use error::{Error, Result};

@@ -14,6 +14,7 @@ mod funnel;
 mod gaussian;
 mod logistic;
 mod mixture;
+pub mod statrs_targets;
 
 pub use banana::Rosenbrock;
 pub use double_well::DoubleWell;
@@ -21,6 +22,7 @@ pub use funnel::Funnel;
 pub use gaussian::Gaussian;
 pub use logistic::LogisticPosterior;
 pub use mixture::GaussianMixture;
+pub use statrs_targets::{AnalyticScore, Independent, Marginal, Univariate};
 
 use crate::density::Target;
 #[allow(unused_imports)]
