@@ -119,6 +119,7 @@ pub mod prelude {
     pub use crate::real::Real;
     pub use crate::run::{Observer, Sampler};
     pub use crate::sde::{LangevinSde, Sde};
+    pub use crate::step::{LangevinStep, ProposalVariance};
     pub use crate::targets::{Analytic, ExactSample};
     pub use crate::trace::Trace;
     pub use crate::{Error, Result};

@@ -28,10 +28,11 @@
 //! assert_eq!(h.get(), 0.05);
 //! assert_eq!(ProposalVariance::from(h).get(), 0.1);
 //! assert!((h.noise_std() - 0.1f64.sqrt()).abs() < 1e-15); // sqrt(2h) = sqrt(ε)
-//! // Existing constructors take the raw h:
+//! // Samplers take either type through `with_step` (or the raw h through `new`):
 //! # use langevin::prelude::*;
-//! let mala = Mala::new(langevin::targets::Gaussian::<f64>::standard(2)?, h.get())?;
-//! # let _ = mala;
+//! let target = langevin::targets::Gaussian::<f64>::standard(2)?;
+//! let mala = Mala::with_step(target, tfp_step_size)?;
+//! assert_eq!(mala.step_size(), 0.05);
 //! # Ok::<(), langevin::Error>(())
 //! ```
 //!

@@ -680,3 +680,22 @@ fn trace_summary_and_its_errors() {
     let text = table.to_string();
     assert!(text.contains('a') && text.contains("ess"), "{text}");
 }
+
+/// Typed steps: a TFP/NCSN-style ε = 2h is halved on the way in; a Langevin step is not.
+#[test]
+fn typed_step_sizes_cannot_slip_a_factor_of_two() {
+    let g = Gaussian::<f64>::standard(2).unwrap();
+    let eps = ProposalVariance::new(0.5).unwrap();
+    assert_eq!(Mala::with_step(g.clone(), eps).unwrap().step_size(), 0.25);
+    assert_eq!(Ula::with_step(g.clone(), eps).unwrap().step_size(), 0.25);
+    assert_eq!(
+        Mala::with_step(g.clone(), LangevinStep::new(0.5).unwrap())
+            .unwrap()
+            .step_size(),
+        0.5
+    );
+    assert!(matches!(
+        ProposalVariance::new(-1.0),
+        Err(Error::InvalidStepSize { .. })
+    ));
+}

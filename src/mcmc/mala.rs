@@ -108,6 +108,17 @@ impl<P: LogDensity + Score> Mala<P> {
             h: h.to_f64(),
         })
     }
+
+    /// As [`Mala::new`], with a step that carries its convention in its type: pass a
+    /// [`LangevinStep`](crate::step::LangevinStep) `h`, or a
+    /// [`ProposalVariance`](crate::step::ProposalVariance) `ε = 2h` copied from TFP, NCSN or
+    /// SGLD — it is halved on the way in, so the factor of two cannot slip.
+    ///
+    /// # Errors
+    /// As [`Mala::new`].
+    pub fn with_step(target: P, step: impl Into<crate::step::LangevinStep>) -> Result<Self> {
+        Self::new(target, P::Scalar::c(step.into().get()))
+    }
     /// The step size `h`.
     pub fn step_size(&self) -> P::Scalar {
         P::Scalar::c(self.h)

@@ -373,6 +373,21 @@ impl<P: Score> PrecondUla<P> {
             metric,
         })
     }
+
+    /// As [`PrecondUla::new`], with a step that carries its convention in its type: pass a
+    /// [`LangevinStep`](crate::step::LangevinStep) `h`, or a
+    /// [`ProposalVariance`](crate::step::ProposalVariance) `ε = 2h` copied from TFP, NCSN or
+    /// SGLD — it is halved on the way in, so the factor of two cannot slip.
+    ///
+    /// # Errors
+    /// As [`PrecondUla::new`].
+    pub fn with_step(
+        target: P,
+        step: impl Into<crate::step::LangevinStep>,
+        metric: Metric<P::Scalar>,
+    ) -> Result<Self> {
+        Self::new(target, P::Scalar::c(step.into().get()), metric)
+    }
     /// The initial step size.
     pub fn step_size(&self) -> P::Scalar {
         P::Scalar::c(self.h)
@@ -577,6 +592,21 @@ impl<P: LogDensity + Score> PrecondMala<P> {
             h: h.to_f64(),
             metric,
         })
+    }
+
+    /// As [`PrecondMala::new`], with a step that carries its convention in its type: pass a
+    /// [`LangevinStep`](crate::step::LangevinStep) `h`, or a
+    /// [`ProposalVariance`](crate::step::ProposalVariance) `ε = 2h` copied from TFP, NCSN or
+    /// SGLD — it is halved on the way in, so the factor of two cannot slip.
+    ///
+    /// # Errors
+    /// As [`PrecondMala::new`].
+    pub fn with_step(
+        target: P,
+        step: impl Into<crate::step::LangevinStep>,
+        metric: Metric<P::Scalar>,
+    ) -> Result<Self> {
+        Self::new(target, P::Scalar::c(step.into().get()), metric)
     }
     /// Plain MALA (`M = I`) with step `h`, ready for metric adaptation.
     ///

@@ -93,6 +93,17 @@ impl<P: Score> Ula<P> {
         })
     }
 
+    /// As [`Ula::new`], with a step that carries its convention in its type: pass a
+    /// [`LangevinStep`](crate::step::LangevinStep) `h`, or a
+    /// [`ProposalVariance`](crate::step::ProposalVariance) `ε = 2h` copied from TFP, NCSN or
+    /// SGLD — it is halved on the way in, so the factor of two cannot slip.
+    ///
+    /// # Errors
+    /// As [`Ula::new`].
+    pub fn with_step(target: P, step: impl Into<crate::step::LangevinStep>) -> Result<Self> {
+        Self::new(target, P::Scalar::c(step.into().get()))
+    }
+
     /// ULA with step `h` at temperature `T`: `x' = x + h ∇log p(x) + sqrt(2hT) ξ`, whose
     /// stationary law approximates `p^(1/T)` (on `N(m, s²)`: variance `T s²/(1 − h/(2s²))`).
     ///
