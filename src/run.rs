@@ -222,16 +222,7 @@ impl Sampler {
                 })
                 .collect()
         };
-        let results = match self.threads {
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| Error::InvalidConfig {
-                    reason: format!("cannot build a pool of {n} threads: {e}"),
-                })?
-                .install(job),
-            None => job(),
-        };
+        let results = in_pool(self.threads, job)?;
         let mut trace = Trace {
             dim: kernel.dim(),
             n_draws: self.draws,
@@ -353,5 +344,24 @@ impl<T: Real> core::fmt::Debug for ChainOut<T> {
         f.debug_struct("ChainOut")
             .field("draws", &self.draws.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// Runs `job` on rayon's global pool (`threads = None`) or on a dedicated pool of `threads`
+/// threads. Every parallel loop of the crate goes through here; results never depend on the
+/// choice because each chain, path or particle owns its stream.
+pub(crate) fn in_pool<R: Send>(
+    threads: Option<usize>,
+    job: impl FnOnce() -> R + Send,
+) -> Result<R> {
+    match threads {
+        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| Error::InvalidConfig {
+                reason: format!("cannot build a pool of {n} threads: {e}"),
+            })?
+            .install(job)),
+        None => Ok(job()),
     }
 }

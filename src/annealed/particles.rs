@@ -248,16 +248,7 @@ where
             })
             .collect()
     };
-    let results = match run.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t.max(1))
-            .build()
-            .map_err(|e| Error::InvalidConfig {
-                reason: format!("cannot build a pool of {t} threads: {e}"),
-            })?
-            .install(job),
-        None => job(),
-    };
+    let results = crate::run::in_pool(run.threads, job)?;
     let mut data = Vec::with_capacity(n * d);
     let mut outs = Vec::with_capacity(results.len());
     for r in results {

@@ -89,21 +89,10 @@ impl<P: Score> Config<P> {
         noise: usize,
     ) -> Result<UnderdampedState<P::Scalar>> {
         let d = self.target.dim();
-        check_len("initial point", d, x0.len())?;
-        if let Some(i) = first_non_finite(x0) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("x0[{i}] = {} is not finite", x0[i]),
-            });
-        }
+        crate::mcmc::check_x0(x0, d, chain)?;
         let mut score = vec![P::Scalar::zero(); d];
         self.target.score_into(x0, &mut score);
-        if let Some(i) = first_non_finite(&score) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("score[{i}] = {} at x0 is not finite", score[i]),
-            });
-        }
+        crate::mcmc::check_score_at_x0(&score, chain)?;
         Ok(UnderdampedState {
             x: x0.to_vec(),
             v: vec![P::Scalar::zero(); d],

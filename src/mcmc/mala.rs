@@ -1,7 +1,6 @@
 use super::{Kernel, StepInfo, TunableStepSize};
 use crate::density::{LogDensity, Score, log_density_and_score};
-use crate::error::{check_len, check_positive};
-use crate::integrators::first_non_finite;
+use crate::error::check_positive;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
@@ -185,27 +184,11 @@ impl<P: LogDensity + Score + Sync> Kernel for Mala<P> {
 
     fn init(&self, x0: &[P::Scalar], chain: usize) -> Result<Self::State> {
         let d = self.dim();
-        check_len("initial point", d, x0.len())?;
-        if let Some(i) = first_non_finite(x0) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("x0[{i}] = {} is not finite", x0[i]),
-            });
-        }
+        crate::mcmc::check_x0(x0, d, chain)?;
         let mut g = vec![P::Scalar::zero(); d];
         let lp = log_density_and_score(&self.target, x0, &mut g);
-        if !lp.finite() {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("log density {lp} at x0 is not finite"),
-            });
-        }
-        if let Some(i) = first_non_finite(&g) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("score[{i}] = {} at x0 is not finite", g[i]),
-            });
-        }
+        crate::mcmc::check_log_density_at_x0(lp, chain)?;
+        crate::mcmc::check_score_at_x0(&g, chain)?;
         Ok(MalaState {
             x: x0.to_vec(),
             lp,

@@ -113,3 +113,38 @@ pub trait TunableStepSize: Kernel {
     /// Sets the chain's step size; must be finite and positive (callers validate).
     fn set_step_size(&self, state: &mut Self::State, h: Self::Scalar);
 }
+
+/// Checks an initial point: length `d` and finite entries.
+pub(crate) fn check_x0<T: Real>(x0: &[T], d: usize, chain: usize) -> Result<()> {
+    crate::error::check_len("initial point", d, x0.len())?;
+    match crate::integrators::first_non_finite(x0) {
+        None => Ok(()),
+        Some(i) => Err(crate::Error::InvalidInitialState {
+            chain,
+            reason: format!("x0[{i}] = {} is not finite", x0[i]),
+        }),
+    }
+}
+
+/// Checks the score at the initial point.
+pub(crate) fn check_score_at_x0<T: Real>(g: &[T], chain: usize) -> Result<()> {
+    match crate::integrators::first_non_finite(g) {
+        None => Ok(()),
+        Some(i) => Err(crate::Error::InvalidInitialState {
+            chain,
+            reason: format!("score[{i}] = {} at x0 is not finite", g[i]),
+        }),
+    }
+}
+
+/// Checks the log density at the initial point.
+pub(crate) fn check_log_density_at_x0<T: Real>(lp: T, chain: usize) -> Result<()> {
+    if lp.finite() {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidInitialState {
+            chain,
+            reason: format!("log density {lp} at x0 is not finite"),
+        })
+    }
+}

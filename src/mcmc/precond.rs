@@ -1,6 +1,8 @@
 //! Preconditioned ULA and MALA: a mass matrix (metric) `M` rescales the drift and the noise.
 
-use super::{Kernel, StepInfo, TunableStepSize};
+use super::{
+    Kernel, StepInfo, TunableStepSize, check_log_density_at_x0, check_score_at_x0, check_x0,
+};
 use crate::density::{LogDensity, Score, Target, log_density_and_score};
 use crate::error::{check_len, check_positive};
 use crate::integrators::first_non_finite;
@@ -256,27 +258,6 @@ pub trait TunableMetric: Kernel {
 
 fn check_metric<T: Real>(metric: &Metric<T>, d: usize) -> Result<()> {
     check_len("metric", d, metric.dim())
-}
-
-fn check_x0<T: Real>(x0: &[T], d: usize, chain: usize) -> Result<()> {
-    check_len("initial point", d, x0.len())?;
-    if let Some(i) = first_non_finite(x0) {
-        return Err(Error::InvalidInitialState {
-            chain,
-            reason: format!("x0[{i}] = {} is not finite", x0[i]),
-        });
-    }
-    Ok(())
-}
-
-fn check_score_at_x0<T: Real>(g: &[T], chain: usize) -> Result<()> {
-    if let Some(i) = first_non_finite(g) {
-        return Err(Error::InvalidInitialState {
-            chain,
-            reason: format!("score[{i}] = {} at x0 is not finite", g[i]),
-        });
-    }
-    Ok(())
 }
 
 /// Preconditioned unadjusted Langevin: Euler–Maruyama on the Langevin SDE with a constant
@@ -676,12 +657,7 @@ impl<P: LogDensity + Score + Sync> Kernel for PrecondMala<P> {
         check_x0(x0, d, chain)?;
         let mut g = vec![P::Scalar::zero(); d];
         let lp = log_density_and_score(&self.target, x0, &mut g);
-        if !lp.finite() {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("log density {lp} at x0 is not finite"),
-            });
-        }
+        check_log_density_at_x0(lp, chain)?;
         check_score_at_x0(&g, chain)?;
         let mut mg = vec![P::Scalar::zero(); d];
         self.metric.apply(&g, &mut mg);

@@ -1,6 +1,5 @@
 use super::{Constant, Kernel, StepInfo, StepSchedule};
 use crate::density::{Score, Target};
-use crate::error::check_len;
 use crate::integrators::first_non_finite;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -255,13 +254,7 @@ where
     }
 
     fn init(&self, x0: &[G::Scalar], chain: usize) -> Result<Self::State> {
-        check_len("initial point", self.dim(), x0.len())?;
-        if let Some(i) = first_non_finite(x0) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("x0[{i}] = {} is not finite", x0[i]),
-            });
-        }
+        crate::mcmc::check_x0(x0, self.dim(), chain)?;
         Ok(SgldState {
             x: x0.to_vec(),
             g: vec![G::Scalar::zero(); x0.len()],

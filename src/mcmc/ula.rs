@@ -1,6 +1,6 @@
 use super::{Kernel, StepInfo, TunableStepSize};
 use crate::density::{Score, Target};
-use crate::error::{check_len, check_positive};
+use crate::error::check_positive;
 use crate::integrators::{EulerMaruyama, Integrator, first_non_finite};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -147,21 +147,10 @@ where
 
     fn init(&self, x0: &[P::Scalar], chain: usize) -> Result<Self::State> {
         let d = self.dim();
-        check_len("initial point", d, x0.len())?;
-        if let Some(i) = first_non_finite(x0) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("x0[{i}] = {} is not finite", x0[i]),
-            });
-        }
+        crate::mcmc::check_x0(x0, d, chain)?;
         let mut g = vec![P::Scalar::zero(); d];
         self.sde.target().score_into(x0, &mut g);
-        if let Some(i) = first_non_finite(&g) {
-            return Err(Error::InvalidInitialState {
-                chain,
-                reason: format!("score[{i}] = {} at x0 is not finite", g[i]),
-            });
-        }
+        crate::mcmc::check_score_at_x0(&g, chain)?;
         Ok(UlaState {
             x: x0.to_vec(),
             dw: vec![P::Scalar::zero(); d],

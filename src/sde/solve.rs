@@ -212,16 +212,7 @@ impl<T: Real> Solver<T> {
         };
         let job =
             || -> Vec<Result<Vec<T>>> { (0..self.paths).into_par_iter().map(run_path).collect() };
-        let results = match self.threads {
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| Error::InvalidConfig {
-                    reason: format!("cannot build a pool of {n} threads: {e}"),
-                })?
-                .install(job),
-            None => job(),
-        };
+        let results = crate::run::in_pool(self.threads, job)?;
         let mut data = Vec::with_capacity(self.paths * n_saves * d);
         for r in results {
             data.extend_from_slice(&r?);
