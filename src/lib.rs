@@ -60,6 +60,16 @@
 //! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
 //! | [`rng`] | per-chain portable streams |
 //! | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy |
+//! | [`transform`] | constrained parameters: bijections (exp, logit to an interval, softplus, stick-breaking) with log-Jacobians |
+//! | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
+//! | [`step`] | step sizes that carry their convention in their type ([`step::LangevinStep`] `h`, [`step::ProposalVariance`] `ε = 2h`) |
+//! | `autodiff` (feature `autodiff`) | scores of generic log densities by forward-mode dual numbers (num-dual) |
+//! | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
+//! | `plot` (feature `plot`) | PNG trace plots, histograms against exact densities, autocorrelation, scatter, image grids (plotters) |
+//!
+//! The user guide — from Langevin dynamics to annealed diffusion, choosing a sampler,
+//! conventions of other libraries, testing your own sampler, performance — is `docs/guide.md`
+//! in the repository.
 //!
 //! ## References
 //! * G. O. Roberts, R. L. Tweedie (1996), *Bernoulli* 2(4):341–363 — ULA and MALA.
