@@ -12,7 +12,10 @@
 //! * plain Langevin at σ = 0.1 alone, from the same start and for the same number of steps,
 //!   stays on the faces next to its start: the faces are 10 standard deviations apart.
 //!
-//! Run with `cargo run --release --example dice`.
+//! Run with `cargo run --release --example dice`. With the `plot` feature
+//! (`--features plot`) it also writes histograms of the final positions against the exact
+//! density each run targets, `langevin-dice-{no-noise,annealed,plain}.png` in the system's
+//! temporary directory.
 
 use langevin::annealed::{AnnealedLangevin, LevelStep, ParticleRun, SigmaLevels};
 use langevin::prelude::*;
@@ -21,6 +24,20 @@ use langevin::targets::GaussianMixture;
 
 const CHAINS: usize = 6_000;
 const X0: f64 = 3.4;
+
+/// Histogram of `xs` against `density`, written to `langevin-dice-<what>.png` in the
+/// temporary directory (only with the `plot` feature).
+#[cfg(feature = "plot")]
+fn plot(what: &str, title: &str, xs: &[f64], density: &dyn Fn(f64) -> f64) {
+    let path = std::env::temp_dir().join(format!("langevin-dice-{what}.png"));
+    match langevin::plot::Plot::new(800, 450)
+        .title(title)
+        .histogram(&path, xs, 120, Some(density))
+    {
+        Ok(()) => println!("wrote {}", path.display()),
+        Err(e) => println!("could not write {}: {e}", path.display()),
+    }
+}
 
 fn faces(name: &str, xs: impl Iterator<Item = f64>) {
     let mut c = [0usize; 6];
@@ -80,5 +97,38 @@ fn main() -> Result<()> {
         tr.last_draws().iter().map(|x| x[0]),
     );
     println!("\ntruth: 1/6 = 0.167 per face");
+
+    #[cfg(feature = "plot")]
+    {
+        // Annealing ends at σ_L = 0.1: its target is the dice law smoothed by N(0, σ_L²),
+        // faces N(k, 0.1² + σ_L²); plain Langevin targets the unsmoothed law N(k, 0.1²).
+        let sigma_l = *levels.as_slice().last().expect("non-empty ladder");
+        let smoothed = |x: f64| dice.log_density_sigma(&[x], sigma_l).exp();
+        let exact = |x: f64| dice.log_density(&[x]).exp();
+        println!();
+        plot(
+            "no-noise",
+            &format!(
+                "no noise: all {CHAINS} chains at x = {:.4}, a point mass (red: target)",
+                x[0]
+            ),
+            &vec![x[0]; CHAINS],
+            &smoothed,
+        );
+        let with_noise: Vec<f64> = out.iter().map(|x| x[0]).collect();
+        plot(
+            "annealed",
+            "annealed Langevin (with noise) vs exact dice law smoothed at σ_L = 0.1",
+            &with_noise,
+            &smoothed,
+        );
+        let plain: Vec<f64> = tr.last_draws().iter().map(|x| x[0]).collect();
+        plot(
+            "plain",
+            "plain Langevin at σ = 0.1 vs exact dice law",
+            &plain,
+            &exact,
+        );
+    }
     Ok(())
 }

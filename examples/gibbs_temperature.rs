@@ -7,7 +7,9 @@
 //! prints the histogram against the exact Gibbs density, with Z computed by Simpson
 //! quadrature. (`Sgld::from_noisy_sgd` is the same chain written as tempered Langevin.)
 //!
-//! Run: `cargo run --release --example gibbs_temperature`
+//! Run: `cargo run --release --example gibbs_temperature`. With the `plot` feature
+//! (`--features plot`) it also writes, per temperature, a histogram of all draws against the
+//! exact Gibbs density, `langevin-gibbs_temperature-T<T>.png` in the temporary directory.
 
 use langevin::mcmc::{Constant, GradientNoise, Sgld};
 use langevin::prelude::*;
@@ -78,6 +80,23 @@ fn main() -> Result<()> {
             println!("[{a:>5.2},{bb:>5.2}) {emp:>10.4} {exact:>10.4}  {bar}");
         }
         println!("L1 distance between the histogram and the Gibbs bin masses: {l1:.4}");
+        #[cfg(feature = "plot")]
+        {
+            let draws: Vec<f64> = trace.coordinate_chains(0).concat();
+            let gibbs = |x: f64| (-u(x) / temp).exp() / z;
+            let path = std::env::temp_dir().join(format!("langevin-gibbs_temperature-T{temp}.png"));
+            let title =
+                format!("noisy gradient descent, T = ησ²/2 = {temp}: histogram vs exp(−U/T)/Z");
+            match langevin::plot::Plot::new(800, 450).title(title).histogram(
+                &path,
+                &draws,
+                80,
+                Some(&gibbs),
+            ) {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => println!("could not write {}: {e}", path.display()),
+            }
+        }
     }
     println!("\nThe histogram tracks exp(−U/T)/Z at every T; the residual O(η) bias is ULA's.");
     Ok(())

@@ -13,7 +13,9 @@
 //!   prior onto the mixture, with an O(1/N) discretisation error; a Langevin corrector (SNR
 //!   0.16) refines each time step.
 //!
-//! Run with `cargo run --release --example gmm8` (about a second).
+//! Run with `cargo run --release --example gmm8` (about a second). With the `plot` feature
+//! (`--features plot`) it also writes a scatter plot of the final particles of each sampler,
+//! `langevin-gmm8-<sampler>.png` in the system's temporary directory.
 
 use langevin::annealed::{
     AnnealedLangevin, AnnealedMala, LangevinCorrector, LevelStep, Marginal, ParticleRun, Predictor,
@@ -85,34 +87,26 @@ fn main() -> Result<()> {
         .chains(N)
         .seed(11)
         .run(&ula, &starts)?;
-    row(&gmm, "ULA (h = 0.01)", &last(&tr));
+    let ula_x = last(&tr);
+    row(&gmm, "ULA (h = 0.01)", &ula_x);
     let mala = Mala::new(&gmm, 0.05)?;
     let tr = Sampler::new(1)
         .warmup(budget - 1)
         .chains(N)
         .seed(11)
         .run(&mala, &starts)?;
-    row(&gmm, "MALA (h = 0.05)", &last(&tr));
+    let mala_x = last(&tr);
+    row(&gmm, "MALA (h = 0.05)", &mala_x);
 
     let al = AnnealedLangevin::new(&gmm, levels.clone(), t_per, LevelStep::Langevin { h_last })?;
     let out = al.run(&ParticleRun::new(N).seed(11), &init)?;
-    row(
-        &gmm,
-        "annealed Langevin",
-        &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
-    );
+    let al_x: Vec<Vec<f64>> = out.iter().map(|x| x.to_vec()).collect();
+    row(&gmm, "annealed Langevin", &al_x);
 
     let am = AnnealedMala::new(&gmm, levels, t_per, LevelStep::Langevin { h_last: 0.02 })?;
     let outm = am.run(&ParticleRun::new(N).seed(11), &init)?;
-    row(
-        &gmm,
-        "annealed MALA",
-        &outm
-            .particles
-            .iter()
-            .map(|x| x.to_vec())
-            .collect::<Vec<_>>(),
-    );
+    let am_x: Vec<Vec<f64>> = outm.particles.iter().map(|x| x.to_vec()).collect();
+    row(&gmm, "annealed MALA", &am_x);
 
     let sde = Vp::<f64>::linear(2, 0.1, 20.0)?;
     let pc = ReverseSampler::new(
@@ -127,14 +121,35 @@ fn main() -> Result<()> {
         steps: 1,
     })?;
     let out = pc.run(&ParticleRun::new(N).seed(11), &init)?;
-    row(
-        &gmm,
-        "PC (VP: EM + Langevin)",
-        &out.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
-    );
+    let pc_x: Vec<Vec<f64>> = out.iter().map(|x| x.to_vec()).collect();
+    row(&gmm, "PC (VP: EM + Langevin)", &pc_x);
 
     print!("\nannealed MALA acceptance per level:");
     outm.acceptance.iter().for_each(|a| print!(" {a:.2}"));
     println!();
+
+    // Scatter plots of the final particles (only with the `plot` feature).
+    #[cfg(feature = "plot")]
+    {
+        println!();
+        for (file, title, xs) in [
+            ("ula", "ULA (h = 0.01)", &ula_x),
+            ("mala", "MALA (h = 0.05)", &mala_x),
+            ("annealed-langevin", "annealed Langevin", &al_x),
+            ("annealed-mala", "annealed MALA", &am_x),
+            ("pc", "predictor-corrector (VP: EM + Langevin)", &pc_x),
+        ] {
+            let path = std::env::temp_dir().join(format!("langevin-gmm8-{file}.png"));
+            let (x, y): (Vec<f64>, Vec<f64>) = xs.iter().map(|p| (p[0], p[1])).unzip();
+            let title = format!("{title}: final {N} particles, ring weights ∝ 1..8");
+            match langevin::plot::Plot::new(640, 640)
+                .title(title)
+                .scatter(&path, &x, &y)
+            {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => println!("could not write {}: {e}", path.display()),
+            }
+        }
+    }
     Ok(())
 }

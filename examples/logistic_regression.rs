@@ -20,7 +20,10 @@
 //! the maximum rank-normalised R-hat, and the largest deviation of the posterior means from
 //! the committed long reference run, in reference posterior standard deviations.
 //!
-//! Run: `cargo run --release --example logistic_regression`
+//! Run: `cargo run --release --example logistic_regression`. With the `plot` feature
+//! (`--features plot`) it also writes, for each sampler, the trace of β₁ (4 chains) and the
+//! autocorrelation of β₁ in chain 0, `langevin-logistic_regression-{trace,acf}-<sampler>.png`
+//! in the system's temporary directory.
 //!
 //! ESS/s is the minimum bulk ESS over the 31 coefficients divided by the wall time of the
 //! whole run (warm-up and, for preconditioned MALA, the Laplace fit included).
@@ -215,6 +218,37 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let text = format!("{table}");
     for line in text.lines().take(7) {
         println!("{line}");
+    }
+
+    #[cfg(feature = "plot")]
+    {
+        use langevin::plot::Plot;
+        // β₁ (the first standardised feature, nearly collinear with others).
+        let j = 1;
+        println!();
+        for (file, name, tr) in [
+            ("mala", "MALA (adapted h)", &tr_mala),
+            ("pmala", "precond. MALA (dense M)", &tr_pmala),
+            ("ula", "ULA (h of MALA)", &tr_ula),
+        ] {
+            let chains = tr.coordinate_chains(j);
+            let trace_png =
+                std::env::temp_dir().join(format!("langevin-logistic_regression-trace-{file}.png"));
+            let acf_png =
+                std::env::temp_dir().join(format!("langevin-logistic_regression-acf-{file}.png"));
+            let done = Plot::new(900, 400)
+                .title(format!("{name}: trace of beta[{j}], 4 chains"))
+                .trace(&trace_png, &chains)
+                .and_then(|()| {
+                    Plot::new(800, 400)
+                        .title(format!("{name}: autocorrelation of beta[{j}], chain 0"))
+                        .autocorrelation(&acf_png, &chains[0], 300)
+                });
+            match done {
+                Ok(()) => println!("wrote {} and {}", trace_png.display(), acf_png.display()),
+                Err(e) => println!("could not write the {file} plots: {e}"),
+            }
+        }
     }
     Ok(())
 }

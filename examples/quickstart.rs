@@ -7,6 +7,10 @@
 //!
 //! ULA's variance is biased by O(h) (on a Gaussian exactly `σ²/(1 − h/(2σ²))` per
 //! eigen-direction — printed as "ULA theory"); MALA's is not.
+//!
+//! With the `plot` feature (`cargo run --release --features plot --example quickstart`) it
+//! also writes a scatter plot of MALA's draws on the ring, `langevin-quickstart-ring-mala.png`
+//! in the system's temporary directory.
 
 use langevin::prelude::*;
 use langevin::targets::{Gaussian, GaussianMixture};
@@ -17,7 +21,7 @@ fn row<K: Kernel<Scalar = f64>>(
     exact_mean: &[f64],
     exact_var: &[f64],
     seed: u64,
-) -> Result<()> {
+) -> Result<Trace<f64>> {
     let inits: Vec<Vec<f64>> = (0..8)
         .map(|c| {
             let a = c as f64 * std::f64::consts::PI / 4.0;
@@ -44,8 +48,30 @@ fn row<K: Kernel<Scalar = f64>>(
         trace.total_divergences(),
         trace.wall_time.as_secs_f64() * 1e3
     );
-    Ok(())
+    Ok(trace)
 }
+
+/// Scatter of every 10th draw of all chains (only with the `plot` feature).
+#[cfg(feature = "plot")]
+fn plot_ring(trace: &Trace<f64>) {
+    let thin = |c: Vec<Vec<f64>>| -> Vec<f64> { c.concat().into_iter().step_by(10).collect() };
+    let (x, y) = (
+        thin(trace.coordinate_chains(0)),
+        thin(trace.coordinate_chains(1)),
+    );
+    let path = std::env::temp_dir().join("langevin-quickstart-ring-mala.png");
+    match langevin::plot::Plot::new(640, 640)
+        .title("MALA h=0.15, ring of 8: every 10th draw")
+        .scatter(&path, &x, &y)
+    {
+        Ok(()) => println!("wrote {}", path.display()),
+        Err(e) => println!("could not write {}: {e}", path.display()),
+    }
+}
+
+/// Without the `plot` feature: numbers only.
+#[cfg(not(feature = "plot"))]
+fn plot_ring(_trace: &Trace<f64>) {}
 
 fn main() -> Result<()> {
     println!(
@@ -83,7 +109,7 @@ fn main() -> Result<()> {
         &rv,
         1,
     )?;
-    row(
+    let ring_mala = row(
         "MALA h=0.15   ring of 8",
         &Mala::new(ring, 0.15)?,
         &rm,
@@ -115,5 +141,6 @@ fn main() -> Result<()> {
         4,
     )?;
     println!("\nStep convention: x' = x + h ∇log p(x) + sqrt(2h) ξ (TFP's ε and NCSN's α are 2h).");
+    plot_ring(&ring_mala);
     Ok(())
 }
