@@ -2,7 +2,6 @@
 
 use crate::density::{Score, Target};
 use crate::error::{check_len, check_positive};
-use crate::integrators::first_non_finite;
 use crate::mcmc::{Kernel, StepInfo};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -129,20 +128,8 @@ impl<P: Score> Config<P> {
     fn finish(&self, s: &mut UnderdampedState<P::Scalar>) -> Result<()> {
         let step = s.step;
         s.step += 1;
-        if let Some(coordinate) = first_non_finite(&s.x) {
-            return Err(Error::NonFiniteState {
-                chain: s.chain,
-                step,
-                coordinate,
-            });
-        }
-        if let Some(coordinate) = first_non_finite(&s.v) {
-            return Err(Error::NonFiniteState {
-                chain: s.chain,
-                step,
-                coordinate,
-            });
-        }
+        crate::mcmc::unadjusted_step_result(&s.x, s.chain, step)?;
+        crate::mcmc::unadjusted_step_result(&s.v, s.chain, step)?;
         Ok(())
     }
 }

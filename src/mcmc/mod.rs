@@ -148,3 +148,21 @@ pub(crate) fn check_log_density_at_x0<T: Real>(lp: T, chain: usize) -> Result<()
         })
     }
 }
+
+/// The end of an unadjusted step: `Ok(StepInfo::UNADJUSTED)` if the new state is finite,
+/// otherwise the error naming the chain, the step and the first non-finite coordinate.
+#[inline]
+pub(crate) fn unadjusted_step_result<T: Real>(
+    x: &[T],
+    chain: usize,
+    step: usize,
+) -> Result<StepInfo> {
+    match crate::integrators::first_non_finite(x) {
+        None => Ok(StepInfo::UNADJUSTED),
+        Some(coordinate) => Err(crate::Error::NonFiniteState {
+            chain,
+            step,
+            coordinate,
+        }),
+    }
+}

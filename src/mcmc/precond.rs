@@ -5,7 +5,6 @@ use super::{
 };
 use crate::density::{LogDensity, Score, Target, log_density_and_score};
 use crate::error::{check_len, check_positive};
-use crate::integrators::first_non_finite;
 use crate::real::dot8;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -425,14 +424,7 @@ impl<P: Score + Sync> Kernel for PrecondUla<P> {
         for ((x, &mg), &lxi) in s.x.iter_mut().zip(&s.mg).zip(&s.g) {
             *x += h * mg + noise * lxi;
         }
-        if let Some(coordinate) = first_non_finite(&s.x) {
-            return Err(Error::NonFiniteState {
-                chain: s.chain,
-                step,
-                coordinate,
-            });
-        }
-        Ok(StepInfo::UNADJUSTED)
+        crate::mcmc::unadjusted_step_result(&s.x, s.chain, step)
     }
 
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {

@@ -1,6 +1,5 @@
 use super::{Constant, Kernel, StepInfo, StepSchedule};
 use crate::density::{Score, Target};
-use crate::integrators::first_non_finite;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
@@ -278,14 +277,7 @@ where
         for (x, &g) in s.x.iter_mut().zip(&s.g) {
             *x += h * g + noise * G::Scalar::standard_normal(rng);
         }
-        if let Some(coordinate) = first_non_finite(&s.x) {
-            return Err(Error::NonFiniteState {
-                chain: s.chain,
-                step,
-                coordinate,
-            });
-        }
-        Ok(StepInfo::UNADJUSTED)
+        crate::mcmc::unadjusted_step_result(&s.x, s.chain, step)
     }
 
     fn position<'a>(&self, state: &'a Self::State) -> &'a [G::Scalar] {

@@ -1,7 +1,7 @@
 use super::{Kernel, StepInfo, TunableStepSize};
 use crate::density::{Score, Target};
 use crate::error::check_positive;
-use crate::integrators::{EulerMaruyama, Integrator, first_non_finite};
+use crate::integrators::{EulerMaruyama, Integrator};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::sde::LangevinSde;
@@ -174,14 +174,7 @@ where
         );
         let step = s.step;
         s.step += 1;
-        if let Some(coordinate) = first_non_finite(&s.x) {
-            return Err(Error::NonFiniteState {
-                chain: s.chain,
-                step,
-                coordinate,
-            });
-        }
-        Ok(StepInfo::UNADJUSTED)
+        crate::mcmc::unadjusted_step_result(&s.x, s.chain, step)
     }
 
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {
