@@ -91,7 +91,6 @@ impl<S: Sde + ?Sized> Integrator<S> for EulerMaruyama {
             sde.drift_into(t, x, f);
             sde.diffusion_into(t, x, &mut rest[..1]);
             let c = rest[0] * h.sqrt();
-            let _ = dw;
             for (xi, &fi) in x.iter_mut().zip(f.iter()) {
                 *xi += h * fi + c * S::Scalar::standard_normal(rng);
             }

@@ -87,8 +87,8 @@ impl<T: Real> DoubleWell<T> {
             let (f0, f1, f2) = (f(x0), f(x1), f(x2));
             let w = step / 3.0;
             let piece = w * (f0 + 4.0 * f1 + f2);
-            // Midpoint value by the trapezoid of the first half, refined by Simpson's 3/8 is
-            // overkill here: the CDF is read at grid nodes and interpolated.
+            // The CDF at the odd node by the trapezoid rule over the first half panel (error
+            // O(step³ f'') ≈ 1e-11, far below the interpolation error between nodes).
             cum[j + 1] = acc + 0.5 * step * (f0 + f1);
             acc += piece;
             cum[j + 2] = acc;

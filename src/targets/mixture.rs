@@ -72,7 +72,6 @@ impl<T: Real> GaussianMixture<T> {
             .zip(&variances)
             .map(|(m, &v)| vec![v; m.len()])
             .collect();
-        let _ = d;
         Self::with_diagonal(weights, means, vars)
     }
 
