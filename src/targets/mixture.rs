@@ -61,7 +61,6 @@ impl<T: Real> GaussianMixture<T> {
     /// [`Error::DimensionMismatch`] for ragged inputs, [`Error::InvalidParameter`] for a
     /// non-positive weight or variance, [`Error::NonFiniteInput`] for non-finite means.
     pub fn new(weights: Vec<T>, means: Vec<Vec<T>>, variances: Vec<T>) -> Result<Self> {
-        let d = means.first().map_or(0, |m| m.len());
         check_len(
             "variances (one per component)",
             means.len(),
