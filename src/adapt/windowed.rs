@@ -125,7 +125,12 @@ impl StepSizeAdaptation {
     /// # Errors
     /// [`Error::InvalidParameter`] unless `0 < target < 1`.
     pub fn new(target: f64) -> Result<Self> {
-        Self::with_constants(target, 0.05, 10.0, 0.75)
+        Self::with_constants(
+            target,
+            super::dual_averaging::STAN_GAMMA,
+            super::dual_averaging::STAN_T0,
+            super::dual_averaging::STAN_KAPPA,
+        )
     }
 
     /// Dual averaging with explicit constants.
