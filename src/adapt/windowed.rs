@@ -368,11 +368,14 @@ impl<K: TunableStepSize + TunableMetric> Adaptation<K> for WindowedAdaptation {
         if iteration < start {
             return;
         }
-        welford.add(kernel.position(chain));
+        // The estimator was built with the kernel's dimension, and a kernel's position has
+        // that length, so this cannot fail.
+        let _ = welford.add(kernel.position(chain));
         if iteration + 1 == end {
             state.window += 1;
             let d = welford.dim();
-            let enough = !welford.is_dense() || welford.count() >= self.dense_min_per_dim * d;
+            let enough =
+                !welford.is_dense() || welford.count() >= self.dense_min_per_dim.saturating_mul(d);
             if enough {
                 let est = welford.regularized();
                 let metric = if welford.is_dense() {
