@@ -57,8 +57,9 @@ fn load() -> std::result::Result<LogisticPosterior<f64>, Box<dyn std::error::Err
     let text = std::fs::read_to_string(DATA)?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().ok_or("empty data file")?.split(',').collect();
-    let [n, k] = header[..] else {
-        return Err("the header must be `rows,features`".into());
+    // `rows,features,<class names…>`
+    let [n, k, ..] = header[..] else {
+        return Err("the header must start with `rows,features`".into());
     };
     let n: usize = n.trim().parse()?;
     let k: usize = k.trim().parse()?;
