@@ -57,8 +57,12 @@ fn load() -> std::result::Result<LogisticPosterior<f64>, Box<dyn std::error::Err
     let text = std::fs::read_to_string(DATA)?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().ok_or("empty data file")?.split(',').collect();
-    let n: usize = header[0].trim().parse()?;
-    let k: usize = header[1].trim().parse()?;
+    // `rows,features,<class names…>`
+    let [n, k, ..] = header[..] else {
+        return Err("the header must start with `rows,features`".into());
+    };
+    let n: usize = n.trim().parse()?;
+    let k: usize = k.trim().parse()?;
     let mut feats = Vec::with_capacity(n * k);
     let mut labels = Vec::with_capacity(n);
     for line in lines.filter(|l| !l.trim().is_empty()) {
@@ -89,7 +93,8 @@ struct Row {
     mean_dev: f64,
 }
 
-fn read_reference() -> Option<(Vec<f64>, Vec<f64>)> {
+/// The reference means and sds, or `None` if the file is missing or does not hold `d` rows.
+fn read_reference(d: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     let text = std::fs::read_to_string(REFERENCE).ok()?;
     let (mut m, mut s) = (Vec::new(), Vec::new());
     for line in text
@@ -106,7 +111,7 @@ fn read_reference() -> Option<(Vec<f64>, Vec<f64>)> {
             s.push(v[1]);
         }
     }
-    Some((m, s))
+    (m.len() == d).then_some((m, s))
 }
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
@@ -117,7 +122,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         return write_reference(&post, &init);
     }
     let sampler = Sampler::new(5_000).chains(4).warmup(2_000).seed(7);
-    let reference = read_reference();
+    let reference = read_reference(d);
     let mut rows = Vec::new();
     let mut summarize = |name, trace: &Trace<f64>, secs: f64| -> langevin::Result<()> {
         let ess = trace.min_ess_bulk()?;
@@ -195,7 +200,9 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         );
     }
     if reference.is_none() {
-        println!("\n(no reference file at {REFERENCE}; run with --reference to create it)");
+        println!(
+            "\n(no reference with {d} coefficients at {REFERENCE}; run with --reference to create it)"
+        );
     } else {
         println!(
             "\nΔmean: largest deviation over coefficients of the posterior mean from the long \

@@ -232,8 +232,8 @@ fn welford_matches_two_pass() {
     let mut wd = Welford::diagonal(d);
     let mut wf = Welford::dense(d);
     for x in &xs {
-        wd.add(x);
-        wf.add(x);
+        wd.add(x).unwrap();
+        wf.add(x).unwrap();
     }
     let mean: Vec<f64> = (0..d)
         .map(|j| xs.iter().map(|x| x[j]).sum::<f64>() / n as f64)
@@ -253,6 +253,9 @@ fn welford_matches_two_pass() {
             assert!((cf[i * d + j] - cov(i, j)).abs() < 1e-9 * cov(i, i).max(cov(j, j)));
         }
     }
+    // A sample of the wrong dimension is rejected and leaves the estimator unchanged.
+    assert!(wd.add(&[1.0]).is_err());
+    assert_eq!(wd.count(), n);
     let reg = wf.regularized();
     let w = n as f64 / (n as f64 + 5.0);
     assert!((reg[0] - (w * cov(0, 0) + 1e-3 * 5.0 / (n as f64 + 5.0))).abs() < 1e-9);

@@ -48,6 +48,11 @@ pub struct DualAveraging {
 const LOG_H_MIN: f64 = -40.0;
 const LOG_H_MAX: f64 = 20.0;
 
+/// Stan's dual-averaging constants γ, t0, κ (Hoffman & Gelman 2014, §3.2.1).
+pub(crate) const STAN_GAMMA: f64 = 0.05;
+pub(crate) const STAN_T0: f64 = 10.0;
+pub(crate) const STAN_KAPPA: f64 = 0.75;
+
 impl DualAveraging {
     /// Dual averaging from initial step `h0` towards acceptance `target` with Stan's
     /// constants (γ = 0.05, t0 = 10, κ = 0.75).
@@ -56,7 +61,7 @@ impl DualAveraging {
     /// [`Error::InvalidStepSize`] unless `h0` is finite and positive;
     /// [`Error::InvalidParameter`] unless `0 < target < 1`.
     pub fn new(h0: f64, target: f64) -> Result<Self> {
-        Self::with_constants(h0, target, 0.05, 10.0, 0.75)
+        Self::with_constants(h0, target, STAN_GAMMA, STAN_T0, STAN_KAPPA)
     }
 
     /// Dual averaging with explicit constants.
@@ -94,6 +99,12 @@ impl DualAveraging {
                 expected: "a value in (0.5, 1] (Stan uses 0.75)",
             });
         }
+        Ok(Self::unchecked(h0, target, gamma, t0, kappa))
+    }
+
+    /// The recursion's initial state (`H̄_0 = 0`, `log h̄_0 = 0`, `μ = log(10 h0)`), without
+    /// validation.
+    fn unchecked(h0: f64, target: f64, gamma: f64, t0: f64, kappa: f64) -> Self {
         let mut da = Self {
             target,
             gamma,
@@ -106,7 +117,7 @@ impl DualAveraging {
             log_h_bar: 0.0,
         };
         da.restart(h0);
-        Ok(da)
+        da
     }
 
     /// Restarts the averaging around a new initial step `h0` (`μ = log(10 h0)`, counters
@@ -160,19 +171,7 @@ impl DualAveraging {
 
     /// Stan's constants, target 0.574, `h0 = 1` (infallible).
     pub(crate) fn default_mala() -> Self {
-        let mut da = Self {
-            target: 0.574,
-            gamma: 0.05,
-            t0: 10.0,
-            kappa: 0.75,
-            mu: 0.0,
-            t: 0.0,
-            h_bar: 0.0,
-            log_h: 0.0,
-            log_h_bar: 0.0,
-        };
-        da.restart(1.0);
-        da
+        Self::unchecked(1.0, 0.574, STAN_GAMMA, STAN_T0, STAN_KAPPA)
     }
 
     /// The target acceptance probability δ.

@@ -1,15 +1,16 @@
-use crate::Real;
+use crate::{Real, Result};
 
 /// Streaming mean and (co)variance by Welford's algorithm (Welford 1962), diagonal or dense.
 ///
 /// # Update rule
 /// ```text
-/// n ← n + 1;   δ = x − mean;   mean ← mean + δ/n;   M2 ← M2 + δ (x − mean)ᵀ
+/// n ← n + 1;   δ = x − mean;   mean ← mean + δ/n;   M2 ← M2 + δ (x − mean)ᵀ = M2 + (1 − 1/n) δ δᵀ
 /// Σ̂ = M2 / (n − 1)
 /// ```
 /// One pass, numerically stable (no catastrophic cancellation of `Σx² − n x̄²`), no
 /// allocation per sample. The diagonal estimator keeps only `diag(M2)` (O(d) per sample), the
-/// dense one the full matrix (O(d²) per sample).
+/// dense one the lower triangle of the symmetric `M2` (d(d+1)/2 products per sample; the
+/// upper triangle is mirrored when the estimate is read).
 ///
 /// [`Welford::regularized`] shrinks the estimate towards a small multiple of the identity as
 /// Stan does for its mass matrix: `(n/(n+5)) Σ̂ + 10⁻³ (5/(n+5)) I`.
@@ -19,10 +20,12 @@ use crate::Real;
 /// use langevin::adapt::Welford;
 /// let mut w = Welford::diagonal(1);
 /// for x in [1.0, 2.0, 4.0] {
-///     w.add(&[x]);
+///     w.add(&[x])?;
 /// }
 /// assert!((w.mean()[0] - 7.0 / 3.0).abs() < 1e-14);
 /// assert!((w.covariance()[0] - 7.0 / 3.0).abs() < 1e-14); // sample variance
+/// assert!(w.add(&[1.0, 2.0]).is_err()); // wrong dimension
+/// # Ok::<(), langevin::Error>(())
 /// ```
 ///
 /// # References
@@ -72,9 +75,14 @@ impl Welford {
         self.mean.len()
     }
 
-    /// Adds one sample (`x.len()` must be the dimension; extra entries are ignored).
-    pub fn add<T: Real>(&mut self, x: &[T]) {
+    /// Adds one sample.
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] unless `x.len()` is the dimension (the estimator
+    /// is then unchanged).
+    pub fn add<T: Real>(&mut self, x: &[T]) -> Result<()> {
         let d = self.mean.len();
+        crate::error::check_len("Welford sample", d, x.len())?;
         self.n += 1;
         let inv_n = 1.0 / self.n as f64;
         for i in 0..d {
@@ -82,22 +90,23 @@ impl Welford {
             self.delta[i] = xi - self.mean[i];
             self.mean[i] += self.delta[i] * inv_n;
         }
+        // M2 += δ (x − mean_new)ᵀ, and x − mean_new = δ (1 − 1/n).
+        let f = 1.0 - inv_n;
         if self.dense {
-            // M2 += δ (x − mean_new)ᵀ, and x − mean_new = δ (1 − 1/n).
-            let f = 1.0 - inv_n;
+            // Lower triangle only (j ≤ i); `covariance` mirrors it.
             for i in 0..d {
                 let di = self.delta[i] * f;
-                let row = &mut self.m2[i * d..(i + 1) * d];
-                for (m, &dj) in row.iter_mut().zip(&self.delta) {
+                let row = &mut self.m2[i * d..=i * d + i];
+                for (m, &dj) in row.iter_mut().zip(&self.delta[..=i]) {
                     *m += di * dj;
                 }
             }
         } else {
-            let f = 1.0 - inv_n;
             for (m, &di) in self.m2.iter_mut().zip(&self.delta) {
                 *m += di * di * f;
             }
         }
+        Ok(())
     }
 
     /// Number of samples since the last reset.
@@ -121,13 +130,11 @@ impl Welford {
         };
         let mut c: Vec<f64> = self.m2.iter().map(|v| v / div).collect();
         if self.dense {
-            // Exactly symmetric (the two triangles are accumulated in different orders).
+            // Only the lower triangle is accumulated: mirror it (exactly symmetric).
             let d = self.mean.len();
             for i in 0..d {
                 for j in 0..i {
-                    let m = 0.5 * (c[i * d + j] + c[j * d + i]);
-                    c[i * d + j] = m;
-                    c[j * d + i] = m;
+                    c[j * d + i] = c[i * d + j];
                 }
             }
         }

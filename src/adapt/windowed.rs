@@ -46,7 +46,11 @@ impl WarmupSchedule {
                 windows: Vec::new(),
             };
         }
-        let (init, base, term) = if init_buffer + base_window + term_buffer > warmup {
+        let fits = init_buffer
+            .checked_add(base_window)
+            .and_then(|s| s.checked_add(term_buffer))
+            .is_some_and(|s| s <= warmup);
+        let (init, base, term) = if !fits {
             let init = (0.15 * warmup as f64) as usize;
             let term = (0.1 * warmup as f64) as usize;
             (init, warmup - init - term, term)
@@ -58,15 +62,15 @@ impl WarmupSchedule {
         let mut start = init;
         let mut size = base;
         while start < end {
-            let mut stop = (start + size).min(end);
+            let mut stop = start.saturating_add(size).min(end);
             // Stretch a later window to the end if the next (doubled) one would not fit
             // (Stan never stretches the first one).
-            if !windows.is_empty() && stop + 2 * size > end {
+            if !windows.is_empty() && stop.saturating_add(size.saturating_mul(2)) > end {
                 stop = end;
             }
             windows.push((start, stop));
             start = stop;
-            size *= 2;
+            size = size.saturating_mul(2);
         }
         Self { warmup, windows }
     }
@@ -125,7 +129,12 @@ impl StepSizeAdaptation {
     /// # Errors
     /// [`Error::InvalidParameter`] unless `0 < target < 1`.
     pub fn new(target: f64) -> Result<Self> {
-        Self::with_constants(target, 0.05, 10.0, 0.75)
+        Self::with_constants(
+            target,
+            super::dual_averaging::STAN_GAMMA,
+            super::dual_averaging::STAN_T0,
+            super::dual_averaging::STAN_KAPPA,
+        )
     }
 
     /// Dual averaging with explicit constants.
@@ -363,11 +372,14 @@ impl<K: TunableStepSize + TunableMetric> Adaptation<K> for WindowedAdaptation {
         if iteration < start {
             return;
         }
-        welford.add(kernel.position(chain));
+        // The estimator was built with the kernel's dimension, and a kernel's position has
+        // that length, so this cannot fail.
+        let _ = welford.add(kernel.position(chain));
         if iteration + 1 == end {
             state.window += 1;
             let d = welford.dim();
-            let enough = !welford.is_dense() || welford.count() >= self.dense_min_per_dim * d;
+            let enough =
+                !welford.is_dense() || welford.count() >= self.dense_min_per_dim.saturating_mul(d);
             if enough {
                 let est = welford.regularized();
                 let metric = if welford.is_dense() {

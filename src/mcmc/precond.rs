@@ -67,14 +67,18 @@ impl<T: Real> Metric<T> {
     ///
     /// # Errors
     /// [`Error::ZeroDimension`] for an empty vector; [`Error::NotPositiveDefinite`] unless
-    /// every entry is finite and `> 0`.
+    /// every entry is finite and `> 0` with a finite inverse.
     pub fn diagonal(m: Vec<T>) -> Result<Self> {
         if m.is_empty() {
             return Err(Error::ZeroDimension { what: "metric" });
         }
-        if m.iter().any(|v| !(v.finite() && *v > T::zero())) {
+        // A subnormal entry would have an infinite inverse, and the acceptance ratio would
+        // then be NaN on every step.
+        if m.iter()
+            .any(|v| !(v.finite() && *v > T::zero() && (T::one() / *v).finite()))
+        {
             return Err(Error::NotPositiveDefinite {
-                what: "diagonal metric (every entry must be finite and > 0)",
+                what: "diagonal metric (every entry must be finite and > 0, with a finite inverse)",
             });
         }
         let sqrt_m = m.iter().map(|v| v.sqrt()).collect();
@@ -155,7 +159,8 @@ impl<T: Real> Metric<T> {
         }
     }
 
-    /// `out = M v` (no allocation). `v` and `out` must have length d.
+    /// `out = M v` (no allocation). `v` and `out` must have length d (a dense metric panics
+    /// on a shorter slice; the diagonal one stops at the shortest).
     #[inline]
     pub fn apply(&self, v: &[T], out: &mut [T]) {
         match &self.repr {
@@ -173,6 +178,7 @@ impl<T: Real> Metric<T> {
     }
 
     /// `out = L ξ` with `L Lᵀ = M` (no allocation); for `ξ ~ N(0, I)`, `L ξ ~ N(0, M)`.
+    /// Lengths as for [`Metric::apply`].
     #[inline]
     pub fn apply_sqrt(&self, xi: &[T], out: &mut [T]) {
         match &self.repr {
@@ -191,6 +197,7 @@ impl<T: Real> Metric<T> {
 
     /// The quadratic form `rᵀ M⁻¹ r` (no allocation; `scratch` has length d and is
     /// overwritten). Dense metrics solve `L z = r` by forward substitution: `rᵀM⁻¹r = ‖z‖²`.
+    /// Lengths as for [`Metric::apply`].
     #[inline]
     pub fn inv_quad(&self, r: &[T], scratch: &mut [T]) -> T {
         match &self.repr {
@@ -257,6 +264,22 @@ pub trait TunableMetric: Kernel {
 
 fn check_metric<T: Real>(metric: &Metric<T>, d: usize) -> Result<()> {
     check_len("metric", d, metric.dim())
+}
+
+/// The validation shared by the [`PrecondUla`] and [`PrecondMala`] constructors: a finite
+/// positive step, a target of positive dimension and a metric of that dimension. Returns `h`
+/// as `f64`.
+fn check_kernel_parts<P: Target>(
+    target: &P,
+    h: P::Scalar,
+    metric: &Metric<P::Scalar>,
+) -> Result<f64> {
+    check_positive("step size h", h.to_f64())?;
+    if target.dim() == 0 {
+        return Err(Error::ZeroDimension { what: "target" });
+    }
+    check_metric(metric, target.dim())?;
+    Ok(h.to_f64())
 }
 
 /// Preconditioned unadjusted Langevin: Euler–Maruyama on the Langevin SDE with a constant
@@ -342,16 +365,8 @@ impl<P: Score> PrecondUla<P> {
     /// for a 0-dimensional target; [`Error::DimensionMismatch`] if the metric's dimension is
     /// not the target's.
     pub fn new(target: P, h: P::Scalar, metric: Metric<P::Scalar>) -> Result<Self> {
-        check_positive("step size h", h.to_f64())?;
-        if target.dim() == 0 {
-            return Err(Error::ZeroDimension { what: "target" });
-        }
-        check_metric(&metric, target.dim())?;
-        Ok(Self {
-            target,
-            h: h.to_f64(),
-            metric,
-        })
+        let h = check_kernel_parts(&target, h, &metric)?;
+        Ok(Self { target, h, metric })
     }
 
     /// As [`PrecondUla::new`], with a step that carries its convention in its type: pass a
@@ -555,16 +570,8 @@ impl<P: LogDensity + Score> PrecondMala<P> {
     /// for a 0-dimensional target; [`Error::DimensionMismatch`] if the metric's dimension is
     /// not the target's.
     pub fn new(target: P, h: P::Scalar, metric: Metric<P::Scalar>) -> Result<Self> {
-        check_positive("step size h", h.to_f64())?;
-        if target.dim() == 0 {
-            return Err(Error::ZeroDimension { what: "target" });
-        }
-        check_metric(&metric, target.dim())?;
-        Ok(Self {
-            target,
-            h: h.to_f64(),
-            metric,
-        })
+        let h = check_kernel_parts(&target, h, &metric)?;
+        Ok(Self { target, h, metric })
     }
 
     /// As [`PrecondMala::new`], with a step that carries its convention in its type: pass a
@@ -611,8 +618,12 @@ impl<P: LogDensity + Score> PrecondMala<P> {
 /// log r = lp_y − lp_x + [Q(y − x − h M g_x) − Q(x − y − h M g_y)] / (4h),   Q(r) = rᵀ M⁻¹ r
 /// ```
 ///
-/// `r_buf` and `scratch` are length-d work buffers (overwritten). Returns a non-finite value
-/// if any input is non-finite.
+/// With `M = I` this is [`crate::mcmc::mala_log_acceptance`]. Every slice must have the
+/// metric's dimension d; `r_buf` and `scratch` are work buffers (overwritten). Returns a
+/// non-finite value if any input is non-finite.
+///
+/// # Panics
+/// If a slice is shorter than d (a dense metric indexes it).
 pub fn precond_mala_log_acceptance<T: Real>(
     metric: &Metric<T>,
     x: &[T],
@@ -625,12 +636,12 @@ pub fn precond_mala_log_acceptance<T: Real>(
     r_buf: &mut [T],
     scratch: &mut [T],
 ) -> T {
-    for i in 0..x.len() {
-        r_buf[i] = y[i] - x[i] - h * mg_x[i];
+    for (((r, &xi), &yi), &m) in r_buf.iter_mut().zip(x).zip(y).zip(mg_x) {
+        *r = yi - xi - h * m;
     }
     let fwd = metric.inv_quad(r_buf, scratch);
-    for i in 0..x.len() {
-        r_buf[i] = x[i] - y[i] - h * mg_y[i];
+    for (((r, &xi), &yi), &m) in r_buf.iter_mut().zip(x).zip(y).zip(mg_y) {
+        *r = xi - yi - h * m;
     }
     let bwd = metric.inv_quad(r_buf, scratch);
     (lp_y - lp_x) + (fwd - bwd) / (T::c(4.0) * h)
@@ -679,8 +690,8 @@ impl<P: LogDensity + Score + Sync> Kernel for PrecondMala<P> {
             *v = P::Scalar::standard_normal(rng);
         }
         s.metric.apply_sqrt(&s.xi, &mut s.tmp);
-        for i in 0..s.x.len() {
-            s.y[i] = s.x[i] + h * s.mg[i] + noise * s.tmp[i];
+        for (((y, &x), &mg), &lxi) in s.y.iter_mut().zip(&s.x).zip(&s.mg).zip(&s.tmp) {
+            *y = x + h * mg + noise * lxi;
         }
         let lp_y = log_density_and_score(&self.target, &s.y, &mut s.gy);
         if lp_y == P::Scalar::neg_infinity() {

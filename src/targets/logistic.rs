@@ -51,7 +51,8 @@ impl<T: Real> LogisticPosterior<T> {
     /// [`Error::ZeroCount`] without observations; [`Error::InvalidConfig`] if `x.len()` is
     /// not a positive multiple of `n`; [`Error::NonFiniteInput`] for non-finite entries;
     /// [`Error::InvalidParameter`] for a label other than 0 or 1;
-    /// [`Error::InvalidStepSize`] unless `prior_sd` is finite and positive.
+    /// [`Error::InvalidStepSize`] unless `prior_sd` is finite and positive;
+    /// [`Error::InvalidParameter`] if `1/prior_sd²` is not finite and positive in `T`.
     pub fn new(x: Vec<T>, y: Vec<T>, prior_sd: T) -> Result<Self> {
         let n = y.len();
         if n == 0 {
@@ -78,19 +79,30 @@ impl<T: Real> LogisticPosterior<T> {
             });
         }
         check_positive("prior standard deviation", prior_sd.to_f64())?;
+        // 1/s² overflows for a tiny s (and s² for a huge one in f32): the prior term would be
+        // NaN or ∞ at every β.
+        let inv_prior_var = T::one() / (prior_sd * prior_sd);
+        if !(inv_prior_var.finite() && inv_prior_var > T::zero()) {
+            return Err(Error::InvalidParameter {
+                name: "prior standard deviation",
+                value: prior_sd.to_f64(),
+                expected: "a value whose square and inverse square are finite and > 0",
+            });
+        }
         let d = x.len() / n;
         Ok(Self {
             x,
             y,
             n,
             d,
-            inv_prior_var: T::one() / (prior_sd * prior_sd),
+            inv_prior_var,
         })
     }
 
     /// Standardises every column of the `n × k` row-major `features` (mean 0, sd 1 with
-    /// divisor n) and prepends a column of ones: the `n × (k + 1)` design matrix. Constant
-    /// columns are centred but not scaled.
+    /// divisor n) and prepends a column of ones: the `n × (k + 1)` design matrix, with
+    /// `k = ⌊features.len() / n⌋` (trailing entries beyond `n k` are ignored; empty for
+    /// `n = 0`). Constant columns are centred but not scaled.
     pub fn standardized_design(features: &[T], n: usize) -> Vec<T> {
         if n == 0 {
             return Vec::new();
@@ -167,11 +179,8 @@ impl<T: Real> LogisticPosterior<T> {
         let mut beta = vec![T::zero(); d];
         let mut g = vec![T::zero(); d];
         for _ in 0..100 {
-            let _ = self.log_density_and_score(&beta, &mut g);
-            let h = self.neg_hessian(&beta)?;
-            let l = crate::mcmc::precond::cholesky(&h, d).ok_or(Error::NotPositiveDefinite {
-                what: "negative Hessian of the logistic posterior",
-            })?;
+            self.score_into(&beta, &mut g);
+            let l = self.neg_hessian_cholesky(&beta)?;
             let gf: Vec<f64> = g.iter().map(|v| v.to_f64()).collect();
             let step = chol_solve(&l, d, &gf);
             let decrement: f64 = step.iter().zip(&gf).map(|(a, b)| a * b).sum();
@@ -179,11 +188,7 @@ impl<T: Real> LogisticPosterior<T> {
                 *b += T::c(*s);
             }
             if decrement < 1e-12 {
-                let h = self.neg_hessian(&beta)?;
-                let l =
-                    crate::mcmc::precond::cholesky(&h, d).ok_or(Error::NotPositiveDefinite {
-                        what: "negative Hessian of the logistic posterior",
-                    })?;
+                let l = self.neg_hessian_cholesky(&beta)?;
                 let mut cov = vec![0.0; d * d];
                 let mut e = vec![0.0; d];
                 for j in 0..d {
@@ -210,6 +215,14 @@ impl<T: Real> LogisticPosterior<T> {
                 .to_string(),
         })
     }
+
+    /// The lower Cholesky factor of [`LogisticPosterior::neg_hessian`] at `beta`.
+    fn neg_hessian_cholesky(&self, beta: &[T]) -> Result<Vec<f64>> {
+        let h = self.neg_hessian(beta)?;
+        crate::mcmc::precond::cholesky(&h, self.d).ok_or(Error::NotPositiveDefinite {
+            what: "negative Hessian of the logistic posterior",
+        })
+    }
 }
 
 /// Solves `L Lᵀ z = b` for a row-major lower Cholesky factor `L`.
@@ -232,19 +245,31 @@ fn chol_solve(l: &[f64], d: usize, b: &[f64]) -> Vec<f64> {
     z
 }
 
+/// `softplus(t) = max(t, 0) + ln(1 + e^(−|t|))`.
 #[inline]
 fn softplus<T: Real>(t: T) -> T {
-    let a = t.abs();
-    let pos = if t > T::zero() { t } else { T::zero() };
-    pos + (-a).exp().ln_1p()
+    softplus_from(t, (-t.abs()).exp())
 }
 
+/// `softplus(t)` given `e = e^(−|t|)`.
+#[inline]
+fn softplus_from<T: Real>(t: T, e: T) -> T {
+    let pos = if t > T::zero() { t } else { T::zero() };
+    pos + e.ln_1p()
+}
+
+/// `σ(t) = 1 / (1 + e^(−t))`, stable for either sign.
 #[inline]
 fn sigmoid<T: Real>(t: T) -> T {
+    sigmoid_from(t, (-t.abs()).exp())
+}
+
+/// `σ(t)` given `e = e^(−|t|)`: `1/(1 + e)` for `t ≥ 0`, `e/(1 + e)` otherwise.
+#[inline]
+fn sigmoid_from<T: Real>(t: T, e: T) -> T {
     if t >= T::zero() {
-        T::one() / (T::one() + (-t).exp())
+        T::one() / (T::one() + e)
     } else {
-        let e = t.exp();
         e / (T::one() + e)
     }
 }
@@ -267,25 +292,42 @@ impl<T: Real> LogDensity for LogisticPosterior<T> {
     }
 }
 
-impl<T: Real> Score for LogisticPosterior<T> {
-    fn score_into(&self, beta: &[T], out: &mut [T]) {
-        let _ = self.log_density_and_score(beta, out);
-    }
-
-    fn log_density_and_score(&self, beta: &[T], out: &mut [T]) -> Option<T> {
+impl<T: Real> LogisticPosterior<T> {
+    /// The score into `out` and, if `WITH_LP`, the log density, in one pass over the rows.
+    /// `e^(−|η|)` is computed once per row and shared by `σ(η)` and `softplus(η)`; without
+    /// the log density the `ln_1p` is skipped.
+    #[inline]
+    fn score_pass<const WITH_LP: bool>(&self, beta: &[T], out: &mut [T]) -> T {
         for (o, &b) in out.iter_mut().zip(beta) {
             *o = -self.inv_prior_var * b;
         }
-        let mut lp = -T::c(0.5) * self.inv_prior_var * dot8(beta, beta);
+        let mut lp = if WITH_LP {
+            -T::c(0.5) * self.inv_prior_var * dot8(beta, beta)
+        } else {
+            T::zero()
+        };
         for (row, &yi) in self.x.chunks_exact(self.d).zip(&self.y) {
             let eta = dot8(row, beta);
-            lp += yi * eta - softplus(eta);
-            let r = yi - sigmoid(eta);
+            let e = (-eta.abs()).exp();
+            if WITH_LP {
+                lp += yi * eta - softplus_from(eta, e);
+            }
+            let r = yi - sigmoid_from(eta, e);
             for (o, &xij) in out.iter_mut().zip(row) {
                 *o += r * xij;
             }
         }
-        Some(lp)
+        lp
+    }
+}
+
+impl<T: Real> Score for LogisticPosterior<T> {
+    fn score_into(&self, beta: &[T], out: &mut [T]) {
+        self.score_pass::<false>(beta, out);
+    }
+
+    fn log_density_and_score(&self, beta: &[T], out: &mut [T]) -> Option<T> {
+        Some(self.score_pass::<true>(beta, out))
     }
 }
 
@@ -384,5 +426,7 @@ mod tests {
         assert!(LogisticPosterior::<f64>::new(vec![1.0; 2], vec![0.0, 1.0], 0.0).is_err());
         assert!(LogisticPosterior::<f64>::new(vec![], vec![], 1.0).is_err());
         assert!(LogisticPosterior::<f64>::new(vec![f64::NAN, 1.0], vec![0.0, 1.0], 1.0).is_err());
+        // 1/s² overflows: the prior term would be ∞ at every β.
+        assert!(LogisticPosterior::<f64>::new(vec![1.0; 2], vec![0.0, 1.0], 1e-200).is_err());
     }
 }

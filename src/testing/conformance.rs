@@ -252,7 +252,7 @@ impl InvarianceTest {
     /// Runs the test.
     ///
     /// # Errors
-    /// [`Error::ZeroCount`] for zero chains or steps; [`Error::InvalidParameter`] unless
+    /// [`Error::ZeroCount`] for fewer than 2 chains or zero steps; [`Error::InvalidParameter`] unless
     /// `0 < α < 1`; [`Error::DimensionMismatch`] if kernel and target dimensions differ; the
     /// kernel's own errors (initialisation, non-finite states).
     pub fn run<K, P>(&self, kernel: &K, target: &P) -> Result<InvarianceReport>
@@ -336,9 +336,14 @@ impl InvarianceTest {
             }
             let s2 = cov[i * d + i];
             let mu = mean[i];
-            let m1 = col.iter().sum::<f64>() / n;
-            let m2 = col.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / n;
-            let m4 = col.iter().map(|x| (x - mu).powi(4)).sum::<f64>() / n;
+            let (mut m1, mut m2, mut m4) = (0.0, 0.0, 0.0);
+            for &x in &col {
+                let c2 = (x - mu) * (x - mu);
+                m1 += x;
+                m2 += c2;
+                m4 += c2 * c2;
+            }
+            let (m1, m2, m4) = (m1 / n, m2 / n, m4 / n);
             mean_z.push((m1 - mu) / (s2 / n).sqrt());
             let var_se = ((m4 - m2 * m2).max(0.0) / n).sqrt();
             var_z.push(if var_se > 0.0 {
@@ -463,7 +468,12 @@ pub fn mcse_close(series: &[f64], expected: f64, z: f64) -> core::result::Result
     })?;
     let mean = series.iter().sum::<f64>() / series.len() as f64;
     let diff = mean - expected;
-    let zs = if mcse > 0.0 { diff / mcse } else { 0.0 };
+    // A zero MCSE (constant series) makes any nonzero difference infinitely many MCSEs.
+    let zs = if mcse > 0.0 || diff != 0.0 {
+        diff / mcse
+    } else {
+        0.0
+    };
     if diff.abs() <= z * mcse {
         Ok(zs)
     } else {
