@@ -108,26 +108,21 @@ impl<S: Sde + ?Sized> Integrator<S> for Sra1 {
         let (g1, rest) = rest.split_at_mut(gl);
         let zh = &mut rest[..m];
         let inv_h = h.recip();
-        for (o, &zi) in zh.iter_mut().zip(z) {
-            *o = zi * inv_h;
-        }
         sde.drift_into(t, x, f1);
         sde.diffusion_into(t, x, g0);
         sde.diffusion_into(t + h, x, g1);
-        // H₂ = x + ¾ h f₁ + (3/2) G(t+h) ΔZ/h
+        // H₂ = x + ¾ h f₁ + (3/2) G(t+h) ΔZ/h (apply_diffusion accumulates G·v).
         let c34 = S::Scalar::c(0.75) * h;
         for ((o, &xi), &fi) in h2.iter_mut().zip(x.iter()).zip(f1.iter()) {
             *o = xi + c34 * fi;
         }
-        // apply_diffusion accumulates G·v; scale ΔZ/h by 3/2 in place, then restore.
         let c32 = S::Scalar::c(1.5);
-        for v in zh.iter_mut() {
-            *v *= c32;
+        for (o, &zi) in zh.iter_mut().zip(z) {
+            *o = c32 * (zi * inv_h);
         }
         apply_diffusion(kind, g1, zh, h2);
-        let inv32 = S::Scalar::c(2.0 / 3.0);
-        for v in zh.iter_mut() {
-            *v *= inv32;
+        for (o, &zi) in zh.iter_mut().zip(z) {
+            *o = zi * inv_h;
         }
         sde.drift_into(t + c34, h2, f2);
         let (a1, a2) = (h * S::Scalar::c(1.0 / 3.0), h * S::Scalar::c(2.0 / 3.0));
