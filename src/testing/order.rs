@@ -255,7 +255,7 @@ fn ols(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
 /// [`Error::InvalidConfig`] for a bad design (fewer than two distinct ratios, a ratio that
 /// does not divide `fine_steps`, fewer than 2 paths, a non-positive horizon, an integrator
 /// whose noise is neither `m` nor `2m` values, a confidence outside (0, 1));
-/// [`Error::DimensionMismatch`] for a bad `x0`; [`Error::NonFiniteState`] (chain = path) if
+/// [`Error::DimensionMismatch`] or [`Error::NonFiniteInput`] for a bad `x0`; [`Error::NonFiniteState`] (chain = path) if
 /// an integrator or the reference produces a non-finite value.
 ///
 /// # Example
@@ -292,6 +292,7 @@ where
     let d = sde.dim();
     let m = sde.noise_dim();
     crate::error::check_len("initial state", d, config.x0.len())?;
+    crate::error::check_finite("initial state", &config.x0)?;
     let bad = |reason: String| Err(Error::InvalidConfig { reason });
     if !(config.horizon.is_finite() && config.horizon > 0.0) {
         return bad(format!(
@@ -428,8 +429,7 @@ where
     let mut bw = Vec::with_capacity(config.bootstrap);
     let n = config.paths;
     for _ in 0..config.bootstrap {
-        let idx: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-        let (s, w) = errors(&mut idx.into_iter());
+        let (s, w) = errors(&mut (0..n).map(|_| rng.random_range(0..n)));
         bs.push(ols(&log_h, &logs(&s)).0);
         bw.push(ols(&log_h, &logs(&w)).0);
     }
