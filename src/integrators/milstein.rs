@@ -14,8 +14,8 @@ use crate::sde::{NoiseKind, Sde, apply_diffusion};
 /// It assumes *diagonal noise* in Kloeden & Platen's sense: `g_i` depends on `x` only
 /// through `x_i`. Such noise is commutative, so no Lévy areas are needed. For
 /// [`NoiseKind::Scalar`] noise (`g(x) I`) the noise is commutative only when `d = 1` or `g`
-/// does not depend on `x` (the Langevin and OU SDEs); the scheme is Milstein's in those cases. For additive noise the correction vanishes and
-/// the scheme is Euler–Maruyama.
+/// does not depend on `x` (the Langevin and OU SDEs); the scheme is Milstein's in those
+/// cases. For additive noise the correction vanishes and the scheme is Euler–Maruyama.
 ///
 /// The derivative `∂g_i/∂x_i` comes from [`Sde::diffusion_derivative_into`]; when the SDE does
 /// not provide it, the step falls back to the derivative-free difference of
