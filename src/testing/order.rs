@@ -49,6 +49,10 @@ where
 /// A reference computed by an integrator at the path's finest step (use a higher-order
 /// integrator, or make the fine step much smaller than the studied steps: its own error
 /// biases the fitted slopes towards 0 at the smallest steps).
+///
+/// If the reference integrator consumes `(ΔW, ΔZ)` (e.g. [`crate::integrators::Sra1`]) but
+/// the studied one does not, set [`OrderConfig::with_area`]: without stored `ΔZ` the
+/// reference receives its conditional mean and loses its higher strong order.
 #[derive(Debug, Clone, Copy)]
 pub struct FineReference<I>(pub I);
 
