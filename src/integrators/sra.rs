@@ -1,4 +1,5 @@
 use super::Integrator;
+use super::milstein::drift_diffusion_at;
 use crate::Real;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -101,15 +102,12 @@ impl<S: Sde + ?Sized> Integrator<S> for Sra1 {
         let kind = sde.noise_kind();
         let (w, z) = dw.split_at(m);
         let z = &z[..m];
-        let (f1, rest) = scratch.split_at_mut(d);
+        let (f1, g0, rest) = drift_diffusion_at(sde, t, x, scratch);
         let (f2, rest) = rest.split_at_mut(d);
         let (h2, rest) = rest.split_at_mut(d);
-        let (g0, rest) = rest.split_at_mut(gl);
         let (g1, rest) = rest.split_at_mut(gl);
         let zh = &mut rest[..m];
         let inv_h = h.recip();
-        sde.drift_into(t, x, f1);
-        sde.diffusion_into(t, x, g0);
         sde.diffusion_into(t + h, x, g1);
         // H₂ = x + ¾ h f₁ + (3/2) G(t+h) ΔZ/h (apply_diffusion accumulates G·v).
         let c34 = S::Scalar::c(0.75) * h;
