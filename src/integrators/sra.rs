@@ -3,7 +3,7 @@ use super::milstein::drift_diffusion_at;
 use crate::Real;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
-use crate::sde::{Sde, apply_diffusion};
+use crate::sde::{BrownianPath, Sde, apply_diffusion};
 use rand::Rng;
 
 /// Rößler's SRA1: a stochastic Runge–Kutta scheme of strong order 1.5 for SDEs with
@@ -73,17 +73,10 @@ impl<S: Sde + ?Sized> Integrator<S> for Sra1 {
         dw: &mut [S::Scalar],
     ) {
         let m = sde.noise_dim();
-        let sh = h.sqrt();
-        let c = S::Scalar::c(0.5) * h * sh;
-        let inv_sqrt3 = S::Scalar::c(1.0 / 3f64.sqrt());
+        let scales = BrownianPath::pair_scales(h);
         let (w, z) = dw.split_at_mut(m);
         for (wi, zi) in w.iter_mut().zip(z[..m].iter_mut()) {
-            let (x1, x2) = (
-                S::Scalar::standard_normal(rng),
-                S::Scalar::standard_normal(rng),
-            );
-            *wi = sh * x1;
-            *zi = c * (x1 + x2 * inv_sqrt3);
+            (*wi, *zi) = BrownianPath::draw_pair(rng, scales);
         }
     }
 

@@ -98,23 +98,38 @@ impl<T: Real> BrownianPath<T> {
         self.fill(&mut rng);
     }
 
+    /// The scale factors `(√δ, ½δ^{3/2})` of [`BrownianPath::draw_pair`] for a step `δ`.
+    #[inline]
+    pub(crate) fn pair_scales(dt: T) -> (T, T) {
+        let sd = dt.sqrt();
+        (sd, T::c(0.5) * dt * sd)
+    }
+
+    /// One jointly Gaussian pair `(ΔW, ΔZ) = (√δ ξ₁, ½δ^{3/2}(ξ₁ + ξ₂/√3))` from two standard
+    /// normals, with `scales` from [`BrownianPath::pair_scales`]. The one definition of the
+    /// pair, shared with [`crate::integrators::Sra1`]'s noise draw.
+    #[inline]
+    pub(crate) fn draw_pair<R: Rng + ?Sized>(rng: &mut R, scales: (T, T)) -> (T, T) {
+        let (x1, x2) = (T::standard_normal(rng), T::standard_normal(rng));
+        (
+            scales.0 * x1,
+            scales.1 * (x1 + x2 * T::c(1.0 / 3f64.sqrt())),
+        )
+    }
+
     /// Redraws the path from `rng`: per fine step, `m` values of `ΔW` (and, with area, the
     /// `m` values of `ΔZ`, each pair drawn jointly).
     pub fn fill<R: Rng + ?Sized>(&mut self, rng: &mut R) {
-        let sd = self.dt.sqrt();
-        let half_dt15 = T::c(0.5) * self.dt * sd;
-        let inv_sqrt3 = T::c(1.0 / 3f64.sqrt());
+        let scales = Self::pair_scales(self.dt);
         match &mut self.dz {
             None => {
                 for w in self.dw.iter_mut() {
-                    *w = sd * T::standard_normal(rng);
+                    *w = scales.0 * T::standard_normal(rng);
                 }
             }
             Some(dz) => {
                 for (w, z) in self.dw.iter_mut().zip(dz.iter_mut()) {
-                    let (x1, x2) = (T::standard_normal(rng), T::standard_normal(rng));
-                    *w = sd * x1;
-                    *z = half_dt15 * (x1 + x2 * inv_sqrt3);
+                    (*w, *z) = Self::draw_pair(rng, scales);
                 }
             }
         }
