@@ -125,9 +125,9 @@ fn main() -> Result<()> {
     study("DW", "SRA1", &Sra1, &dw, &fine, &cfg)?;
     println!(
         "\nNotes: additive noise makes EM/Milstein/Heun coincide in strong order 1 on OU; on a\n\
-         linear drift SRA1's order-1.5 error terms vanish and it shows ≈ 2 (the DW rows show its 1.5\n\
-         on a nonlinear drift). The weak error of Heun (weak order 2 for\n\
-         additive noise) and SRA1 on OU is at the Monte Carlo floor of the same-path differences."
+         linear drift SRA1's order-1.5 error terms vanish and it shows ≈ 2 (the DW rows show its\n\
+         1.5 on a nonlinear drift). The weak errors of Heun (weak order 2 for additive noise) and\n\
+         SRA1 on OU are at the Monte Carlo floor of the same-path differences."
     );
     Ok(())
 }
