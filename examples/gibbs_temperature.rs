@@ -70,7 +70,7 @@ fn main() -> Result<()> {
         for (b, &n) in counts.iter().enumerate() {
             let (a, bb) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
             let emp = n as f64 / (total as f64 * width);
-            // Exact bin average of the Gibbs density (Simpson on the bin).
+            // Bin average of the Gibbs density (Simpson's rule on the bin).
             let m = 0.5 * (a + bb);
             let exact = ((-u(a) / temp).exp() + 4.0 * (-u(m) / temp).exp() + (-u(bb) / temp).exp())
                 / 6.0

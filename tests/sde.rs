@@ -425,6 +425,28 @@ fn constructors_validate() {
     );
 }
 
+/// The splittings' deterministic steps reject noise of the wrong length with a typed error
+/// instead of silently refreshing only part of v (BAOAB) or panicking on a slice (OBABO).
+/// Bug caught: unvalidated user-supplied noise lengths in library code.
+#[test]
+fn splitting_steps_reject_wrong_noise_length() {
+    let g = Gaussian::<f64>::standard(2).unwrap();
+    let baoab = Baoab::new(g.clone(), 0.1, 1.0).unwrap();
+    let mut s = baoab.init(&[0.1, 0.2], 0).unwrap();
+    assert!(matches!(
+        baoab.step_with_noise(&mut s, &[0.5]),
+        Err(langevin::Error::DimensionMismatch { .. })
+    ));
+    assert_eq!(s.steps(), 0);
+    let obabo = Obabo::new(g, 0.1, 1.0).unwrap();
+    let mut s = obabo.init(&[0.1, 0.2], 0).unwrap();
+    assert!(matches!(
+        obabo.step_with_noise(&mut s, &[0.5, 0.5, 0.5]),
+        Err(langevin::Error::DimensionMismatch { .. })
+    ));
+    assert!(obabo.step_with_noise(&mut s, &[0.5; 4]).is_ok());
+}
+
 /// dX = (1 + t) dW as an additive-noise SDE (d = m = 1, G(t) = 1 + t), no drift; GBM-like
 /// diffusion without a derivative for the Milstein fallback.
 struct TimeNoise;

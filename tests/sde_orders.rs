@@ -209,6 +209,11 @@ fn estimate_order_validates_and_is_reproducible() {
         estimate_order(&EulerMaruyama, &gbm, &exact, &wrong_x0),
         Err(Error::DimensionMismatch { .. })
     ));
+    let nan_x0 = OrderConfig::new(vec![f64::NAN], 1.0);
+    assert!(matches!(
+        estimate_order(&EulerMaruyama, &gbm, &exact, &nan_x0),
+        Err(Error::NonFiniteInput { .. })
+    ));
     let cfg = OrderConfig::new(vec![1.0], 1.0)
         .fine_steps(64)
         .ratios(vec![1, 2, 4])

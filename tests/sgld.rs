@@ -228,3 +228,31 @@ fn sgld_conjugate_gaussian_matches_exact_recursion_and_posterior() {
     assert!((v / v_post - 1.0).abs() < budget);
     assert!((m - m_post).abs() < 1e-3 * v_post.sqrt());
 }
+
+/// Bad SGLD parameters are typed errors, never panics or silent NaN: a negative or NaN
+/// gradient-noise σ (both constructors share one check), a negative temperature, a bad η.
+/// Bug caught: a check dropped from one of the two σ entry points.
+#[test]
+fn sgld_constructors_validate() {
+    let g = || Gaussian::<f64>::standard(1).unwrap();
+    assert!(matches!(
+        GradientNoise::new(g(), -1.0),
+        Err(Error::InvalidParameter { name: "sigma", .. })
+    ));
+    assert!(GradientNoise::new(g(), 0.0).is_ok());
+    assert!(matches!(
+        Sgld::from_noisy_sgd(ExactScore(g()), 0.1, f64::NAN),
+        Err(Error::InvalidParameter { name: "sigma", .. })
+    ));
+    assert!(matches!(
+        Sgld::from_noisy_sgd(ExactScore(g()), 0.0, 1.0),
+        Err(Error::InvalidStepSize { .. })
+    ));
+    assert!(matches!(
+        Sgld::with_temperature(ExactScore(g()), Constant::new(0.1).unwrap(), -0.5),
+        Err(Error::InvalidParameter {
+            name: "temperature",
+            ..
+        })
+    ));
+}

@@ -1,4 +1,5 @@
 use super::Integrator;
+use super::milstein::drift_diffusion_at;
 use crate::Real;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -60,15 +61,11 @@ impl<S: Sde + ?Sized> Integrator<S> for StochasticHeun {
         scratch: &mut [S::Scalar],
     ) {
         let d = sde.dim();
-        let gl = sde.diffusion_len();
         let kind = sde.noise_kind();
-        let (f0, rest) = scratch.split_at_mut(d);
+        let (f0, g0, rest) = drift_diffusion_at(sde, t, x, scratch);
         let (f1, rest) = rest.split_at_mut(d);
         let (xt, rest) = rest.split_at_mut(d);
-        let (g0, rest) = rest.split_at_mut(gl);
-        let g1 = &mut rest[..gl];
-        sde.drift_into(t, x, f0);
-        sde.diffusion_into(t, x, g0);
+        let g1 = &mut rest[..g0.len()];
         for ((o, &xi), &fi) in xt.iter_mut().zip(x.iter()).zip(f0.iter()) {
             *o = xi + h * fi;
         }

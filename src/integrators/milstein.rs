@@ -14,8 +14,8 @@ use crate::sde::{NoiseKind, Sde, apply_diffusion};
 /// It assumes *diagonal noise* in Kloeden & Platen's sense: `g_i` depends on `x` only
 /// through `x_i`. Such noise is commutative, so no Lévy areas are needed. For
 /// [`NoiseKind::Scalar`] noise (`g(x) I`) the noise is commutative only when `d = 1` or `g`
-/// does not depend on `x` (the Langevin and OU SDEs); the scheme is Milstein's in those cases. For additive noise the correction vanishes and
-/// the scheme is Euler–Maruyama.
+/// does not depend on `x` (the Langevin and OU SDEs); the scheme is Milstein's in those
+/// cases. For additive noise the correction vanishes and the scheme is Euler–Maruyama.
 ///
 /// The derivative `∂g_i/∂x_i` comes from [`Sde::diffusion_derivative_into`]; when the SDE does
 /// not provide it, the step falls back to the derivative-free difference of
@@ -77,6 +77,26 @@ fn milstein_scratch<S: Sde + ?Sized>(sde: &S) -> usize {
     2 * sde.dim() + 2 * sde.diffusion_len()
 }
 
+/// `(f, g, rest)`: three disjoint parts of a scratch buffer.
+type ScratchSplit<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [T]);
+
+/// The common first stage of the one-step schemes: evaluates the drift `f(x, t)` and the
+/// diffusion `g(x, t)` into the head of `scratch` (`d` then `diffusion_len` values) and
+/// returns `(f, g, rest of scratch)`.
+#[inline]
+pub(super) fn drift_diffusion_at<'a, S: Sde + ?Sized>(
+    sde: &S,
+    t: S::Scalar,
+    x: &[S::Scalar],
+    scratch: &'a mut [S::Scalar],
+) -> ScratchSplit<'a, S::Scalar> {
+    let (f, rest) = scratch.split_at_mut(sde.dim());
+    let (g, rest) = rest.split_at_mut(sde.diffusion_len());
+    sde.drift_into(t, x, f);
+    sde.diffusion_into(t, x, g);
+    (f, g, rest)
+}
+
 #[inline]
 fn derivative_free_step<S: Sde + ?Sized>(
     sde: &S,
@@ -88,12 +108,9 @@ fn derivative_free_step<S: Sde + ?Sized>(
 ) {
     let d = sde.dim();
     let gl = sde.diffusion_len();
-    let (f, rest) = scratch.split_at_mut(d);
+    let (f, g, rest) = drift_diffusion_at(sde, t, x, scratch);
     let (ups, rest) = rest.split_at_mut(d);
-    let (g, rest) = rest.split_at_mut(gl);
     let g2 = &mut rest[..gl];
-    sde.drift_into(t, x, f);
-    sde.diffusion_into(t, x, g);
     let sh = h.sqrt();
     let kind = sde.noise_kind();
     match kind {

@@ -1,8 +1,9 @@
 use super::Integrator;
+use super::milstein::drift_diffusion_at;
 use crate::Real;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
-use crate::sde::{Sde, apply_diffusion};
+use crate::sde::{BrownianPath, Sde, apply_diffusion};
 use rand::Rng;
 
 /// Rößler's SRA1: a stochastic Runge–Kutta scheme of strong order 1.5 for SDEs with
@@ -72,17 +73,10 @@ impl<S: Sde + ?Sized> Integrator<S> for Sra1 {
         dw: &mut [S::Scalar],
     ) {
         let m = sde.noise_dim();
-        let sh = h.sqrt();
-        let c = S::Scalar::c(0.5) * h * sh;
-        let inv_sqrt3 = S::Scalar::c(1.0 / 3f64.sqrt());
+        let scales = BrownianPath::pair_scales(h);
         let (w, z) = dw.split_at_mut(m);
         for (wi, zi) in w.iter_mut().zip(z[..m].iter_mut()) {
-            let (x1, x2) = (
-                S::Scalar::standard_normal(rng),
-                S::Scalar::standard_normal(rng),
-            );
-            *wi = sh * x1;
-            *zi = c * (x1 + x2 * inv_sqrt3);
+            (*wi, *zi) = BrownianPath::draw_pair(rng, scales);
         }
     }
 
@@ -101,33 +95,25 @@ impl<S: Sde + ?Sized> Integrator<S> for Sra1 {
         let kind = sde.noise_kind();
         let (w, z) = dw.split_at(m);
         let z = &z[..m];
-        let (f1, rest) = scratch.split_at_mut(d);
+        let (f1, g0, rest) = drift_diffusion_at(sde, t, x, scratch);
         let (f2, rest) = rest.split_at_mut(d);
         let (h2, rest) = rest.split_at_mut(d);
-        let (g0, rest) = rest.split_at_mut(gl);
         let (g1, rest) = rest.split_at_mut(gl);
         let zh = &mut rest[..m];
         let inv_h = h.recip();
-        for (o, &zi) in zh.iter_mut().zip(z) {
-            *o = zi * inv_h;
-        }
-        sde.drift_into(t, x, f1);
-        sde.diffusion_into(t, x, g0);
         sde.diffusion_into(t + h, x, g1);
-        // H₂ = x + ¾ h f₁ + (3/2) G(t+h) ΔZ/h
+        // H₂ = x + ¾ h f₁ + (3/2) G(t+h) ΔZ/h (apply_diffusion accumulates G·v).
         let c34 = S::Scalar::c(0.75) * h;
         for ((o, &xi), &fi) in h2.iter_mut().zip(x.iter()).zip(f1.iter()) {
             *o = xi + c34 * fi;
         }
-        // apply_diffusion accumulates G·v; scale ΔZ/h by 3/2 in place, then restore.
         let c32 = S::Scalar::c(1.5);
-        for v in zh.iter_mut() {
-            *v *= c32;
+        for (o, &zi) in zh.iter_mut().zip(z) {
+            *o = c32 * (zi * inv_h);
         }
         apply_diffusion(kind, g1, zh, h2);
-        let inv32 = S::Scalar::c(2.0 / 3.0);
-        for v in zh.iter_mut() {
-            *v *= inv32;
+        for (o, &zi) in zh.iter_mut().zip(z) {
+            *o = zi * inv_h;
         }
         sde.drift_into(t + c34, h2, f2);
         let (a1, a2) = (h * S::Scalar::c(1.0 / 3.0), h * S::Scalar::c(2.0 / 3.0));

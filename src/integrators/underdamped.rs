@@ -125,6 +125,17 @@ impl<P: Score> Config<P> {
     fn rescore(&self, s: &mut UnderdampedState<P::Scalar>) {
         self.target.score_into(&s.x, &mut s.score);
     }
+    /// Checks the caller's noise (`blocks` · d standard normals) and state dimensions.
+    fn check_noise(
+        &self,
+        s: &UnderdampedState<P::Scalar>,
+        xi: &[P::Scalar],
+        blocks: usize,
+    ) -> Result<()> {
+        let d = self.target.dim();
+        check_len("state of an underdamped kernel", d, s.x.len())?;
+        check_len("standard normals ξ of one step", blocks * d, xi.len())
+    }
     fn finish(&self, s: &mut UnderdampedState<P::Scalar>) -> Result<()> {
         let step = s.step;
         s.step += 1;
@@ -294,13 +305,15 @@ impl<P: Score> Baoab<P> {
     /// One deterministic BAOAB step given `xi` (d standard normals).
     ///
     /// # Errors
-    /// [`Error::NonFiniteState`] if x or v becomes non-finite.
+    /// [`Error::DimensionMismatch`] unless `xi` has length d and `s` comes from a kernel of
+    /// this dimension; [`Error::NonFiniteState`] if x or v becomes non-finite.
     pub fn step_with_noise(
         &self,
         s: &mut UnderdampedState<P::Scalar>,
         xi: &[P::Scalar],
     ) -> Result<()> {
         let c = &self.cfg;
+        c.check_noise(s, xi, 1)?;
         let hh = P::Scalar::c(0.5) * c.h;
         c.b(s);
         c.a(s, hh);
@@ -363,20 +376,22 @@ impl<P: Score> Obabo<P> {
     /// One deterministic OBABO step given `xi` (2d standard normals: ξ₁ then ξ₂).
     ///
     /// # Errors
-    /// [`Error::NonFiniteState`] if x or v becomes non-finite.
+    /// [`Error::DimensionMismatch`] unless `xi` has length 2d and `s` comes from a kernel of
+    /// this dimension; [`Error::NonFiniteState`] if x or v becomes non-finite.
     pub fn step_with_noise(
         &self,
         s: &mut UnderdampedState<P::Scalar>,
         xi: &[P::Scalar],
     ) -> Result<()> {
         let c = &self.cfg;
-        let d = s.x.len();
-        c.o(&mut s.v, &xi[..d]);
+        c.check_noise(s, xi, 2)?;
+        let (xi1, xi2) = xi.split_at(s.x.len());
+        c.o(&mut s.v, xi1);
         c.b(s);
         c.a(s, c.h);
         c.rescore(s);
         c.b(s);
-        c.o(&mut s.v, &xi[d..2 * d]);
+        c.o(&mut s.v, xi2);
         c.finish(s)
     }
 }

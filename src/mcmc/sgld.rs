@@ -63,20 +63,27 @@ pub struct GradientNoise<P: Target> {
     sigma: P::Scalar,
 }
 
+/// Checks a gradient-noise standard deviation σ (finite, ≥ 0).
+fn check_gradient_noise<T: Real>(sigma: T) -> Result<()> {
+    let s = sigma.to_f64();
+    if s.is_finite() && s >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "sigma",
+            value: s,
+            expected: "a finite gradient-noise standard deviation σ ≥ 0",
+        })
+    }
+}
+
 impl<P: Score> GradientNoise<P> {
     /// The score of `p` observed with Gaussian noise of standard deviation `sigma ≥ 0`.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] unless `sigma` is finite and ≥ 0.
     pub fn new(score: P, sigma: P::Scalar) -> Result<Self> {
-        let s = sigma.to_f64();
-        if !(s.is_finite() && s >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "sigma",
-                value: s,
-                expected: "a finite gradient-noise standard deviation σ ≥ 0",
-            });
-        }
+        check_gradient_noise(sigma)?;
         Ok(Self { score, sigma })
     }
     /// The noise standard deviation σ.
@@ -227,14 +234,7 @@ impl<G: StochasticScore> Sgld<G, Constant<G::Scalar>> {
     /// # Errors
     /// [`Error::InvalidStepSize`] for a bad `η`; [`Error::InvalidParameter`] for a bad `σ`.
     pub fn from_noisy_sgd(estimator: G, eta: G::Scalar, sigma: G::Scalar) -> Result<Self> {
-        let s = sigma.to_f64();
-        if !(s.is_finite() && s >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "sigma",
-                value: s,
-                expected: "a finite gradient-noise standard deviation σ ≥ 0",
-            });
-        }
+        check_gradient_noise(sigma)?;
         let schedule = Constant::new(eta)?;
         Self::with_temperature(estimator, schedule, eta * sigma * sigma * G::Scalar::c(0.5))
     }

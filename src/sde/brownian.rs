@@ -98,23 +98,38 @@ impl<T: Real> BrownianPath<T> {
         self.fill(&mut rng);
     }
 
+    /// The scale factors `(√δ, ½δ^{3/2})` of [`BrownianPath::draw_pair`] for a step `δ`.
+    #[inline]
+    pub(crate) fn pair_scales(dt: T) -> (T, T) {
+        let sd = dt.sqrt();
+        (sd, T::c(0.5) * dt * sd)
+    }
+
+    /// One jointly Gaussian pair `(ΔW, ΔZ) = (√δ ξ₁, ½δ^{3/2}(ξ₁ + ξ₂/√3))` from two standard
+    /// normals, with `scales` from [`BrownianPath::pair_scales`]. The one definition of the
+    /// pair, shared with [`crate::integrators::Sra1`]'s noise draw.
+    #[inline]
+    pub(crate) fn draw_pair<R: Rng + ?Sized>(rng: &mut R, scales: (T, T)) -> (T, T) {
+        let (x1, x2) = (T::standard_normal(rng), T::standard_normal(rng));
+        (
+            scales.0 * x1,
+            scales.1 * (x1 + x2 * T::c(1.0 / 3f64.sqrt())),
+        )
+    }
+
     /// Redraws the path from `rng`: per fine step, `m` values of `ΔW` (and, with area, the
     /// `m` values of `ΔZ`, each pair drawn jointly).
     pub fn fill<R: Rng + ?Sized>(&mut self, rng: &mut R) {
-        let sd = self.dt.sqrt();
-        let half_dt15 = T::c(0.5) * self.dt * sd;
-        let inv_sqrt3 = T::c(1.0 / 3f64.sqrt());
+        let scales = Self::pair_scales(self.dt);
         match &mut self.dz {
             None => {
                 for w in self.dw.iter_mut() {
-                    *w = sd * T::standard_normal(rng);
+                    *w = scales.0 * T::standard_normal(rng);
                 }
             }
             Some(dz) => {
                 for (w, z) in self.dw.iter_mut().zip(dz.iter_mut()) {
-                    let (x1, x2) = (T::standard_normal(rng), T::standard_normal(rng));
-                    *w = sd * x1;
-                    *z = half_dt15 * (x1 + x2 * inv_sqrt3);
+                    (*w, *z) = Self::draw_pair(rng, scales);
                 }
             }
         }
@@ -157,10 +172,16 @@ impl<T: Real> BrownianPath<T> {
         &self.total
     }
     /// The fine increment ΔW_j (length m).
+    ///
+    /// # Panics
+    /// If `j ≥` [`BrownianPath::fine_steps`].
     pub fn fine_dw(&self, j: usize) -> &[T] {
         &self.dw[j * self.m..(j + 1) * self.m]
     }
     /// The fine time integral ΔZ_j (length m), if stored.
+    ///
+    /// # Panics
+    /// If `j ≥` [`BrownianPath::fine_steps`] and ΔZ is stored.
     pub fn fine_dz(&self, j: usize) -> Option<&[T]> {
         self.dz.as_ref().map(|z| &z[j * self.m..(j + 1) * self.m])
     }
@@ -172,6 +193,9 @@ impl<T: Real> BrownianPath<T> {
 
     /// Writes the increment `ΔW` of coarse step `k` of ratio `r` (fine steps `kr … kr+r−1`)
     /// into `dw` (length m).
+    ///
+    /// # Panics
+    /// If the coarse step reaches past the path (`(k + 1) r > n`).
     pub fn increment(&self, r: usize, k: usize, dw: &mut [T]) {
         for w in dw.iter_mut() {
             *w = T::zero();
@@ -186,6 +210,9 @@ impl<T: Real> BrownianPath<T> {
     /// Writes `ΔW` and `ΔZ = ∫ (W_s − W_{t_k}) ds` of coarse step `k` of ratio `r` into `dw`
     /// and `dz` (length m each), exactly from the fine pairs. Without stored area `ΔZ` is set
     /// to its conditional mean given the fine increments, `Σ_j δ (W(t_j) − W(t_k) + ΔW_j/2)`.
+    ///
+    /// # Panics
+    /// If the coarse step reaches past the path (`(k + 1) r > n`).
     pub fn increment_with_area(&self, r: usize, k: usize, dw: &mut [T], dz: &mut [T]) {
         for (w, z) in dw.iter_mut().zip(dz.iter_mut()) {
             *w = T::zero();
@@ -193,16 +220,17 @@ impl<T: Real> BrownianPath<T> {
         }
         let half = T::c(0.5);
         for j in k * r..(k + 1) * r {
-            let fw = self.fine_dw(j);
             let fz = self.fine_dz(j);
-            for i in 0..self.m {
-                // dw holds W(t_j) − W(t_k) before adding the fine increment.
-                let zj = match fz {
-                    Some(z) => z[i],
-                    None => half * self.dt * fw[i],
-                };
-                dz[i] += zj + self.dt * dw[i];
-                dw[i] += fw[i];
+            for (i, ((w, z), &f)) in dw
+                .iter_mut()
+                .zip(dz.iter_mut())
+                .zip(self.fine_dw(j))
+                .enumerate()
+            {
+                // w holds W(t_j) − W(t_k) before adding the fine increment.
+                let zj = fz.map_or(half * self.dt * f, |fz| fz[i]);
+                *z += zj + self.dt * *w;
+                *w += f;
             }
         }
     }

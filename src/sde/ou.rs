@@ -121,7 +121,7 @@ impl<T: Real> OrnsteinUhlenbeck<T> {
 
     /// Exact mean and variance of coordinate `i` after `k` Euler–Maruyama steps of size `h`
     /// from `x₀` (see the type docs): `(μ + a^k (x₀ − μ), σ² h (1 − a^{2k})/(1 − a²))`,
-    /// `a = 1 − θh` (variance `σ² h k` when `a² = 1`).
+    /// `a = 1 − θh` (variance `σ² h k` when `a² = 1`). An index `i ≥ d` is clamped to `d − 1`.
     pub fn em_moments(&self, x0: f64, i: usize, h: f64, k: u32) -> (f64, f64) {
         let (th, s, m) = (
             self.theta.to_f64(),
@@ -161,29 +161,30 @@ impl<T: Real> OrnsteinUhlenbeck<T> {
     /// summed over the path's fine steps. With the path's `ΔZ` (see
     /// [`BrownianPath::with_area`]) the L² error is O(δ²); without it `ΔZ_j` is replaced by
     /// its conditional mean `δ ΔW_j / 2` and the error is O(δ). The path's noise
-    /// dimension must equal the OU dimension (`out` and `x0` have length d).
+    /// dimension must equal the OU dimension (`out` and `x0` have length d); extra entries
+    /// of any of them are ignored.
     pub fn solve_on_path(&self, x0: &[T], path: &BrownianPath<T>, out: &mut [T]) {
-        let d = self.mu.len();
         let dt = path.fine_step();
         let n = path.fine_steps();
         let total = dt * T::c(n as f64);
         let th = self.theta;
         let half = T::c(0.5);
-        for i in 0..d {
-            let mut acc = T::zero();
-            for j in 0..n {
-                let dw = path.fine_dw(j)[i];
-                let dz = match path.fine_dz(j) {
-                    Some(z) => z[i],
-                    None => half * dt * dw,
-                };
-                // weight e^{−θ(T − s_j)}
-                let s_j = dt * T::c(j as f64);
-                let w = (-th * (total - s_j)).exp();
-                acc += w * (dw + th * (dt * dw - dz));
+        // out accumulates ∫ e^{−θ(T−s)} dW_s; the weight of fine step j is shared by all
+        // coordinates, so it is computed once per step.
+        for o in out.iter_mut() {
+            *o = T::zero();
+        }
+        for j in 0..n {
+            let w = (-th * (total - dt * T::c(j as f64))).exp();
+            let fz = path.fine_dz(j);
+            for (i, (o, &dw)) in out.iter_mut().zip(path.fine_dw(j)).enumerate() {
+                let dz = fz.map_or(half * dt * dw, |z| z[i]);
+                *o += w * (dw + th * (dt * dw - dz));
             }
-            let e = (-th * total).exp();
-            out[i] = self.mu[i] + e * (x0[i] - self.mu[i]) + self.sigma * acc;
+        }
+        let e = (-th * total).exp();
+        for ((o, &x), &m) in out.iter_mut().zip(x0).zip(&self.mu) {
+            *o = m + e * (x - m) + self.sigma * *o;
         }
     }
 }

@@ -49,6 +49,10 @@ where
 /// A reference computed by an integrator at the path's finest step (use a higher-order
 /// integrator, or make the fine step much smaller than the studied steps: its own error
 /// biases the fitted slopes towards 0 at the smallest steps).
+///
+/// If the reference integrator consumes `(ΔW, ΔZ)` (e.g. [`crate::integrators::Sra1`]) but
+/// the studied one does not, set [`OrderConfig::with_area`]: without stored `ΔZ` the
+/// reference receives its conditional mean and loses its higher strong order.
 #[derive(Debug, Clone, Copy)]
 pub struct FineReference<I>(pub I);
 
@@ -255,7 +259,7 @@ fn ols(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
 /// [`Error::InvalidConfig`] for a bad design (fewer than two distinct ratios, a ratio that
 /// does not divide `fine_steps`, fewer than 2 paths, a non-positive horizon, an integrator
 /// whose noise is neither `m` nor `2m` values, a confidence outside (0, 1));
-/// [`Error::DimensionMismatch`] for a bad `x0`; [`Error::NonFiniteState`] (chain = path) if
+/// [`Error::DimensionMismatch`] or [`Error::NonFiniteInput`] for a bad `x0`; [`Error::NonFiniteState`] (chain = path) if
 /// an integrator or the reference produces a non-finite value.
 ///
 /// # Example
@@ -292,6 +296,7 @@ where
     let d = sde.dim();
     let m = sde.noise_dim();
     crate::error::check_len("initial state", d, config.x0.len())?;
+    crate::error::check_finite("initial state", &config.x0)?;
     let bad = |reason: String| Err(Error::InvalidConfig { reason });
     if !(config.horizon.is_finite() && config.horizon > 0.0) {
         return bad(format!(
@@ -428,8 +433,7 @@ where
     let mut bw = Vec::with_capacity(config.bootstrap);
     let n = config.paths;
     for _ in 0..config.bootstrap {
-        let idx: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-        let (s, w) = errors(&mut idx.into_iter());
+        let (s, w) = errors(&mut (0..n).map(|_| rng.random_range(0..n)));
         bs.push(ols(&log_h, &logs(&s)).0);
         bw.push(ols(&log_h, &logs(&w)).0);
     }
