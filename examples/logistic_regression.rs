@@ -176,6 +176,10 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let tr_ula = sampler.run(&ula, &init)?;
     summarize("ULA (h of MALA)", &tr_ula, t.elapsed().as_secs_f64())?;
+    // ULA's step is not adapted: report the one it ran with.
+    if let Some(r) = rows.last_mut() {
+        r.h = h_plain;
+    }
 
     println!(
         "Bayesian logistic regression, breast cancer data: n = {}, d = {d}, prior N(0, {PRIOR_SD}²)",

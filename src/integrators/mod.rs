@@ -109,7 +109,7 @@ pub trait Integrator<S: Sde + ?Sized> {
     }
 }
 
-/// `true` if every coordinate is finite; otherwise the first offending index.
+/// `None` if every coordinate is finite; otherwise the index of the first non-finite one.
 #[inline]
 pub(crate) fn first_non_finite<T: Real>(x: &[T]) -> Option<usize> {
     if crate::real::all_finite(x) {

@@ -174,6 +174,33 @@ pub fn mala_log_acceptance<T: Real>(
     (lp_y - lp_x) + (sf - sb) / (T::c(4.0) * h)
 }
 
+/// The outcome for a proposal whose log density is not finite, if it is not: `−∞` (outside
+/// the support) is a plain rejection, NaN or `+∞` a rejection counted as a divergence.
+#[inline]
+pub(crate) fn reject_non_finite_proposal<T: Real>(lp_y: T) -> Option<StepInfo> {
+    if lp_y == T::neg_infinity() {
+        Some(StepInfo::new(false, 0.0, false))
+    } else if !lp_y.finite() {
+        Some(StepInfo::new(false, 0.0, true))
+    } else {
+        None
+    }
+}
+
+/// The Metropolis–Hastings decision from a log acceptance ratio: accept iff `u < min(1, r)`,
+/// `u ~ U[0, 1)` (one uniform draw). A non-finite `log r` (a non-finite score at the proposal,
+/// or an overflow) is a rejection counted as a divergence, drawing nothing.
+#[inline]
+pub(crate) fn metropolis_decide<T: Real, R: Rng + ?Sized>(log_r: T, rng: &mut R) -> StepInfo {
+    if !log_r.finite() {
+        return StepInfo::new(false, 0.0, true);
+    }
+    let log_r = log_r.to_f64();
+    let accept_prob = if log_r >= 0.0 { 1.0 } else { log_r.exp() };
+    let u: f64 = rng.random();
+    StepInfo::new(u < accept_prob, accept_prob, false)
+}
+
 impl<P: LogDensity + Score + Sync> Kernel for Mala<P> {
     type Scalar = P::Scalar;
     type State = MalaState<P::Scalar>;
@@ -210,29 +237,17 @@ impl<P: LogDensity + Score + Sync> Kernel for Mala<P> {
             *yi = xi + h * gi + noise * P::Scalar::standard_normal(rng);
         }
         let lp_y = log_density_and_score(&self.target, &s.y, &mut s.gy);
-        // −∞ outside the support is a plain rejection; NaN/+∞ is a divergence.
-        if lp_y == P::Scalar::neg_infinity() {
-            return Ok(StepInfo::new(false, 0.0, false));
-        }
-        if !lp_y.finite() {
-            return Ok(StepInfo::new(false, 0.0, true));
+        if let Some(rejected) = reject_non_finite_proposal(lp_y) {
+            return Ok(rejected);
         }
         let log_r = mala_log_acceptance(&s.x, s.lp, &s.g, &s.y, lp_y, &s.gy, h);
-        if !log_r.finite() {
-            // A non-finite score at the proposal (or an overflow in the ratio).
-            return Ok(StepInfo::new(false, 0.0, true));
-        }
-        let log_r = log_r.to_f64();
-        let accept_prob = if log_r >= 0.0 { 1.0 } else { log_r.exp() };
-        // Accept iff u < r, with u ~ U[0, 1): log u < log r (u = 0 gives −∞, always accepted).
-        let u: f64 = rng.random();
-        let accepted = u < accept_prob;
-        if accepted {
+        let info = metropolis_decide(log_r, rng);
+        if info.accepted {
             core::mem::swap(&mut s.x, &mut s.y);
             core::mem::swap(&mut s.g, &mut s.gy);
             s.lp = lp_y;
         }
-        Ok(StepInfo::new(accepted, accept_prob, false))
+        Ok(info)
     }
 
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {

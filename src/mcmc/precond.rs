@@ -9,7 +9,7 @@ use crate::real::dot8;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
-use rand::{Rng, RngExt};
+use rand::Rng;
 
 /// A constant preconditioner (mass matrix) `M`, symmetric positive definite, diagonal or dense.
 ///
@@ -694,30 +694,21 @@ impl<P: LogDensity + Score + Sync> Kernel for PrecondMala<P> {
             *y = x + h * mg + noise * lxi;
         }
         let lp_y = log_density_and_score(&self.target, &s.y, &mut s.gy);
-        if lp_y == P::Scalar::neg_infinity() {
-            return Ok(StepInfo::new(false, 0.0, false));
-        }
-        if !lp_y.finite() {
-            return Ok(StepInfo::new(false, 0.0, true));
+        if let Some(rejected) = super::mala::reject_non_finite_proposal(lp_y) {
+            return Ok(rejected);
         }
         s.metric.apply(&s.gy, &mut s.mgy);
         let log_r = precond_mala_log_acceptance(
             &s.metric, &s.x, s.lp, &s.mg, &s.y, lp_y, &s.mgy, h, &mut s.tmp, &mut s.xi,
         );
-        if !log_r.finite() {
-            return Ok(StepInfo::new(false, 0.0, true));
-        }
-        let log_r = log_r.to_f64();
-        let accept_prob = if log_r >= 0.0 { 1.0 } else { log_r.exp() };
-        let u: f64 = rng.random();
-        let accepted = u < accept_prob;
-        if accepted {
+        let info = super::mala::metropolis_decide(log_r, rng);
+        if info.accepted {
             core::mem::swap(&mut s.x, &mut s.y);
             core::mem::swap(&mut s.g, &mut s.gy);
             core::mem::swap(&mut s.mg, &mut s.mgy);
             s.lp = lp_y;
         }
-        Ok(StepInfo::new(accepted, accept_prob, false))
+        Ok(info)
     }
 
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {

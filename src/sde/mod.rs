@@ -82,8 +82,8 @@ pub trait Sde: Target {
     /// (length [`Sde::diffusion_len`]).
     fn diffusion_into(&self, t: Self::Scalar, x: &[Self::Scalar], out: &mut [Self::Scalar]);
 
-    /// For `Scalar` and `Diagonal` noise: writes `∂g_i/∂x_i(x, t)` into `out` and returns
-    /// `true`; the default returns `false` (unknown). Milstein's scheme uses it when
+    /// For `Scalar` and `Diagonal` noise: writes the d values `∂g_i/∂x_i(x, t)` (one per
+    /// coordinate, also for `Scalar` noise, where `g_i = g`) into `out` and returns `true`; the default returns `false` (unknown). Milstein's scheme uses it when
     /// available and falls back to a derivative-free difference otherwise.
     fn diffusion_derivative_into(
         &self,
