@@ -256,7 +256,9 @@ where
                                 .to_f64()
                                 .sqrt();
                         }
-                        if !(sn > 0.0) {
+                        // Every score exactly zero: no drift to match, skip. A NaN norm is
+                        // *not* skipped: it poisons x and the step check below reports it.
+                        if sn == 0.0 {
                             continue;
                         }
                         let h = 2.0 * alpha * (corr.snr * zn / sn).powi(2);
