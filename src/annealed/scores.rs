@@ -220,11 +220,14 @@ impl<P: SmoothedLaw, S: ForwardSde<Scalar = P::Scalar>> Marginal<P, S> {
         t: P::Scalar,
         out: &mut [P::Scalar],
     ) -> P::Scalar {
+        let (a, tau2) = self.smoothing(t);
+        self.law.smoothed_log_density_and_score(x, a, tau2, out)
+    }
+    /// `(α_t, σ_t²)`: the smoothing of the data law that gives `p_t`.
+    fn smoothing(&self, t: P::Scalar) -> (P::Scalar, P::Scalar) {
         let tf = t.to_f64();
-        let a = P::Scalar::c(self.sde.mean_coef(tf));
         let s = self.sde.marginal_std(tf);
-        self.law
-            .smoothed_log_density_and_score(x, a, P::Scalar::c(s * s), out)
+        (P::Scalar::c(self.sde.mean_coef(tf)), P::Scalar::c(s * s))
     }
 }
 
@@ -246,11 +249,8 @@ impl<P: SmoothedLaw, S: ForwardSde<Scalar = P::Scalar>> TimeConditionalScore for
         out: &mut [P::Scalar],
         work: &mut Vec<P::Scalar>,
     ) {
-        let tf = t.to_f64();
-        let a = P::Scalar::c(self.sde.mean_coef(tf));
-        let s = self.sde.marginal_std(tf);
-        self.law
-            .smoothed_score_batch(xs, a, P::Scalar::c(s * s), out, work)
+        let (a, tau2) = self.smoothing(t);
+        self.law.smoothed_score_batch(xs, a, tau2, out, work)
     }
 }
 
