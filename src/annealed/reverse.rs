@@ -92,8 +92,8 @@ pub enum Predictor {
 /// x ← x + h s(x, t) + sqrt(2h) z
 /// ```
 /// so the noise is `r` times the drift in norm. As in score_sde, `‖z‖` and `‖s‖` are averaged
-/// over a batch — here the fixed block of 64 particles that is evaluated together (fewer if
-/// the run has fewer particles), so the results do not depend on the thread count. A
+/// over a batch — here the fixed block of 64 particles that is evaluated together (the last
+/// block of a run holds the remainder), so the results do not depend on the thread count. A
 /// per-particle ratio would be wrong: near a mode ‖s‖ → 0 and the step would explode,
 /// distorting the mode weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
