@@ -210,10 +210,11 @@ impl<P: NoiseScoreBatch + Sync> AnnealedLangevin<P> {
             }
             if self.denoise {
                 let sl = self.levels.sigma_min();
+                let sl2 = sl * sl;
                 self.score
                     .score_sigma_batch_into(&blk.x, sl, &mut blk.s, &mut blk.work);
                 for (xi, &si) in blk.x.iter_mut().zip(&blk.s) {
-                    *xi += sl * sl * si;
+                    *xi += sl2 * si;
                 }
                 blk.check(d, self.levels.len() * self.steps)?;
             }
