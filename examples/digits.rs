@@ -17,7 +17,8 @@
 //! ends at a small noise level (σ_ε ≈ 0.01 for the VP-SDE at ε = 1e-3; σ_L = 0.02 for the
 //! annealed ladder) returns training images plus tiny noise — nearest distances ≈ 0.15
 //! (of order σ √d plus discretisation error), far below the spacing of the data — and after
-//! the Tweedie denoising step the distances are 0.000: exact copies. The samples are *copies*: the exact empirical score generalises nothing.
+//! the Tweedie denoising step the distances are 0.000: exact copies. The exact empirical score
+//! generalises nothing.
 //! Stopping at a large σ (last rows: σ = 0.5) gives blurred averages of many training images
 //! instead (distances comparable to the data spacing) — still not new digits. A learned score
 //! generalises only because its function class cannot represent this sharp empirical score.

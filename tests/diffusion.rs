@@ -647,7 +647,8 @@ fn dsm_exact_score_beats_perturbed_scores() -> Result<()> {
 }
 
 /// Reverse samplers: bad configurations are typed errors; a blown-up run names the particle.
-/// Bug caught: NaN particles returned silently, ε = 0 accepted (score singular at t = 0).
+/// Bug caught: NaN particles returned silently, ε = 0 accepted (score singular at t = 0), a
+/// corrector that treats a NaN score norm like a zero score and skips it.
 #[test]
 fn reverse_sampler_validation() -> Result<()> {
     let vp = Vp::<f64>::linear(1, 0.1, 20.0)?;
@@ -679,6 +680,30 @@ fn reverse_sampler_validation() -> Result<()> {
     assert!(matches!(
         s.run_from_prior(&ParticleRun::new(5).seed(1)),
         Err(Error::NonFiniteState { .. })
+    ));
+    // A NaN score seen only by the Langevin corrector (no predictor) must not be skipped as
+    // if it were a zero score: the run stops at the first time step.
+    struct NanScore;
+    impl Target for NanScore {
+        type Scalar = f64;
+        fn dim(&self) -> usize {
+            1
+        }
+    }
+    impl TimeConditionalScore for NanScore {
+        fn score_t_into(&self, _x: &[f64], _t: f64, out: &mut [f64]) {
+            out[0] = f64::NAN;
+        }
+    }
+    let s = ReverseSampler::new(vp, NanScore, 10, EPS, Predictor::None)?.corrector(
+        langevin::annealed::LangevinCorrector {
+            snr: 0.16,
+            steps: 1,
+        },
+    )?;
+    assert!(matches!(
+        s.run_from_prior(&ParticleRun::new(5).seed(1)),
+        Err(Error::NonFiniteState { step: 0, .. })
     ));
     Ok(())
 }

@@ -109,46 +109,43 @@ where
     }
     let n = data.len() / d;
     let nl = sigmas.len();
-    let rows: Vec<Vec<f64>> = (0..n)
-        .into_par_iter()
-        .map_init(
-            || {
-                (
-                    vec![P::Scalar::zero(); d],
-                    vec![P::Scalar::zero(); d],
-                    vec![P::Scalar::zero(); d],
-                )
-            },
-            |(xt, z, s), j| {
-                let mut rng = stream(seed, j as u64);
-                let x0 = &data[j * d..(j + 1) * d];
-                let mut per = vec![0.0; nl];
-                for (l, &sigma) in sigmas.iter().enumerate() {
-                    let mut acc = 0.0;
-                    for _ in 0..draws {
-                        crate::real::fill_standard_normal(&mut rng, z);
-                        for ((a, &b), &zi) in xt.iter_mut().zip(x0).zip(z.iter()) {
-                            *a = b + sigma * zi;
-                        }
-                        score.score_sigma_into(xt, sigma, s);
-                        let mut q = 0.0;
-                        for (&si, &zi) in s.iter().zip(z.iter()) {
-                            let r = (sigma * si + zi).to_f64();
-                            q += r * r;
-                        }
-                        acc += 0.5 * q;
+    // Row j holds point j's loss at every level; one buffer, no per-point allocation.
+    let mut rows = vec![0.0f64; n * nl];
+    rows.par_chunks_mut(nl).enumerate().for_each_init(
+        || {
+            (
+                vec![P::Scalar::zero(); d],
+                vec![P::Scalar::zero(); d],
+                vec![P::Scalar::zero(); d],
+            )
+        },
+        |(xt, z, s), (j, per)| {
+            let mut rng = stream(seed, j as u64);
+            let x0 = &data[j * d..(j + 1) * d];
+            for (l, &sigma) in sigmas.iter().enumerate() {
+                let mut acc = 0.0;
+                for _ in 0..draws {
+                    crate::real::fill_standard_normal(&mut rng, z);
+                    for ((a, &b), &zi) in xt.iter_mut().zip(x0).zip(z.iter()) {
+                        *a = b + sigma * zi;
                     }
-                    per[l] = acc / draws as f64;
+                    score.score_sigma_into(xt, sigma, s);
+                    let mut q = 0.0;
+                    for (&si, &zi) in s.iter().zip(z.iter()) {
+                        let r = (sigma * si + zi).to_f64();
+                        q += r * r;
+                    }
+                    acc += 0.5 * q;
                 }
-                per
-            },
-        )
-        .collect();
+                per[l] = acc / draws as f64;
+            }
+        },
+    );
     let mut per_level = vec![0.0; nl];
     let mut per_point = Vec::with_capacity(n);
-    for r in &rows {
-        for l in 0..nl {
-            per_level[l] += r[l] / n as f64;
+    for r in rows.chunks_exact(nl) {
+        for (pl, &v) in per_level.iter_mut().zip(r) {
+            *pl += v / n as f64;
         }
         per_point.push(r.iter().sum::<f64>() / nl as f64);
     }

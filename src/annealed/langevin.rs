@@ -58,22 +58,28 @@ impl LevelStep {
     }
 }
 
-fn check_common(levels_len: usize, steps: usize, dim: usize, step: &LevelStep) -> Result<()> {
+/// Validates a run configuration and returns the crate-convention step `h_i` of every level.
+fn level_steps<T: Real>(
+    levels: &SigmaLevels<T>,
+    steps: usize,
+    dim: usize,
+    step: &LevelStep,
+) -> Result<Vec<f64>> {
     step.validate()?;
     if steps == 0 {
         return Err(Error::ZeroCount {
             what: "steps per level",
         });
     }
-    if levels_len == 0 {
-        return Err(Error::ZeroCount {
-            what: "noise levels",
-        });
-    }
     if dim == 0 {
         return Err(Error::ZeroDimension { what: "score" });
     }
-    Ok(())
+    let last = levels.sigma_min().to_f64();
+    Ok(levels
+        .as_slice()
+        .iter()
+        .map(|s| step.h(s.to_f64(), last))
+        .collect())
 }
 
 /// Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1): unadjusted Langevin at a
@@ -146,13 +152,7 @@ impl<P: NoiseScoreBatch + Sync> AnnealedLangevin<P> {
         steps_per_level: usize,
         step: LevelStep,
     ) -> Result<Self> {
-        check_common(levels.len(), steps_per_level, score.dim(), &step)?;
-        let last = levels.sigma_min().to_f64();
-        let h = levels
-            .as_slice()
-            .iter()
-            .map(|s| step.h(s.to_f64(), last))
-            .collect();
+        let h = level_steps(&levels, steps_per_level, score.dim(), &step)?;
         Ok(Self {
             score,
             levels,
@@ -210,10 +210,11 @@ impl<P: NoiseScoreBatch + Sync> AnnealedLangevin<P> {
             }
             if self.denoise {
                 let sl = self.levels.sigma_min();
+                let sl2 = sl * sl;
                 self.score
                     .score_sigma_batch_into(&blk.x, sl, &mut blk.s, &mut blk.work);
                 for (xi, &si) in blk.x.iter_mut().zip(&blk.s) {
-                    *xi += sl * sl * si;
+                    *xi += sl2 * si;
                 }
                 blk.check(d, self.levels.len() * self.steps)?;
             }
@@ -288,13 +289,7 @@ impl<P: NoiseConditionalScore + NoiseConditionalLogDensity + Sync> AnnealedMala<
         steps_per_level: usize,
         step: LevelStep,
     ) -> Result<Self> {
-        check_common(levels.len(), steps_per_level, target.dim(), &step)?;
-        let last = levels.sigma_min().to_f64();
-        let h = levels
-            .as_slice()
-            .iter()
-            .map(|s| step.h(s.to_f64(), last))
-            .collect();
+        let h = level_steps(&levels, steps_per_level, target.dim(), &step)?;
         Ok(Self {
             target,
             levels,

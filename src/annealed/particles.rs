@@ -165,20 +165,26 @@ impl<T: Real> Block<T> {
 
     /// Checks every particle for non-finite coordinates.
     pub fn check(&self, d: usize, step: usize) -> Result<()> {
-        if crate::real::all_finite(&self.x) {
-            return Ok(());
+        match first_non_finite(&self.x, d) {
+            None => Ok(()),
+            Some((p, c)) => Err(Error::NonFiniteState {
+                chain: self.start + p,
+                step,
+                coordinate: c,
+            }),
         }
-        for (p, x) in self.x.chunks_exact(d).enumerate() {
-            if let Some(c) = x.iter().position(|v| !v.finite()) {
-                return Err(Error::NonFiniteState {
-                    chain: self.start + p,
-                    step,
-                    coordinate: c,
-                });
-            }
-        }
-        Ok(())
     }
+}
+
+/// The first (particle, coordinate) of the row-major `x` that is not finite (one vectorised
+/// pass when everything is finite).
+fn first_non_finite<T: Real>(x: &[T], d: usize) -> Option<(usize, usize)> {
+    if crate::real::all_finite(x) {
+        return None;
+    }
+    x.chunks_exact(d)
+        .enumerate()
+        .find_map(|(p, x)| x.iter().position(|v| !v.finite()).map(|c| (p, c)))
 }
 
 /// Initial-point callback: `init(i, rng, x0)` writes particle `i`'s start into `x0` using its
@@ -232,12 +238,7 @@ where
                 for p in 0..len {
                     init.init(start + p, &mut blk.rngs[p], &mut blk.x[p * d..(p + 1) * d]);
                 }
-                if let Some((p, c)) = blk
-                    .x
-                    .chunks_exact(d)
-                    .enumerate()
-                    .find_map(|(p, x)| x.iter().position(|v| !v.finite()).map(|c| (p, c)))
-                {
+                if let Some((p, c)) = first_non_finite(&blk.x, d) {
                     return Err(Error::InvalidInitialState {
                         chain: start + p,
                         reason: format!("x0[{c}] is not finite"),

@@ -1,7 +1,7 @@
 //! Reverse-time samplers for score-based diffusion: predictor–corrector (Euler–Maruyama or
 //! ancestral predictor, Langevin corrector), the probability-flow ODE (Heun) and DDIM.
 
-use super::particles::{ParticleInit, ParticleRun, Particles, run_blocks};
+use super::particles::{Block, ParticleInit, ParticleRun, Particles, run_blocks};
 use super::scores::TimeConditionalScore;
 use super::sde::ForwardSde;
 use crate::density::Target;
@@ -37,6 +37,37 @@ fn validate(n_steps: usize, eps: f64, dim_sde: usize, dim_score: usize) -> Resul
     check_len("score dimension (must match the SDE)", dim_sde, dim_score)
 }
 
+/// The start of every reverse-time run: a draw of the SDE's prior `N(0, prior_std² I)` from
+/// the particle's own stream.
+fn prior<S: ForwardSde + Sync>(sde: &S) -> impl ParticleInit<S::Scalar> + '_ {
+    |_i: usize, rng: &mut ChainRng, x: &mut [S::Scalar]| sde.sample_prior(rng, x)
+}
+
+/// `x ← c_x x + c_s s + c_z z` for every particle of a block, `s` the scores in `blk.s` and
+/// `z ~ N(0, I)` from the particle's stream (nothing is drawn when `c_z` is `None`): the
+/// Euler–Maruyama, ancestral and DDIM steps are all of this form.
+fn affine_step<T: Real>(blk: &mut Block<T>, d: usize, cx: T, cs: T, cz: Option<T>) {
+    let Block { x, s, rngs, .. } = blk;
+    match cz {
+        Some(cz) => {
+            for ((x, s), rng) in x
+                .chunks_exact_mut(d)
+                .zip(s.chunks_exact(d))
+                .zip(rngs.iter_mut())
+            {
+                for (xi, &si) in x.iter_mut().zip(s) {
+                    *xi = cx * *xi + cs * si + cz * T::standard_normal(rng);
+                }
+            }
+        }
+        None => {
+            for (xi, &si) in x.iter_mut().zip(s.iter()) {
+                *xi = cx * *xi + cs * si;
+            }
+        }
+    }
+}
+
 /// The predictor of a [`ReverseSampler`]: one step from `t_k` down to `t_{k+1}`, Δ = t_k − t_{k+1}.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -61,8 +92,8 @@ pub enum Predictor {
 /// x ← x + h s(x, t) + sqrt(2h) z
 /// ```
 /// so the noise is `r` times the drift in norm. As in score_sde, `‖z‖` and `‖s‖` are averaged
-/// over a batch — here the fixed block of 64 particles that is evaluated together (fewer if
-/// the run has fewer particles), so the results do not depend on the thread count. A
+/// over a batch — here the fixed block of 64 particles that is evaluated together (the last
+/// block of a run holds the remainder), so the results do not depend on the thread count. A
 /// per-particle ratio would be wrong: near a mode ‖s‖ → 0 and the step would explode,
 /// distorting the mode weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -185,9 +216,7 @@ where
     /// # Errors
     /// As [`ReverseSampler::run`].
     pub fn run_from_prior(&self, run: &ParticleRun) -> Result<Particles<S::Scalar>> {
-        let init =
-            |_i: usize, rng: &mut ChainRng, x: &mut [S::Scalar]| self.sde.sample_prior(rng, x);
-        self.run(run, &init)
+        self.run(run, &prior(&self.sde))
     }
 
     /// Runs the particles of `run` from `init`.
@@ -227,7 +256,9 @@ where
                                 .to_f64()
                                 .sqrt();
                         }
-                        if !(sn > 0.0) {
+                        // Every score exactly zero: no drift to match, skip. A NaN norm is
+                        // *not* skipped: it poisons x and the step check below reports it.
+                        if sn == 0.0 {
                             continue;
                         }
                         let h = 2.0 * alpha * (corr.snr * zn / sn).powi(2);
@@ -245,14 +276,7 @@ where
                         let (ca, cg2, nz) = (c(1.0 - a * dt), c(g * g * dt), c(g * dt.sqrt()));
                         self.score
                             .score_t_batch_into(&blk.x, tt, &mut blk.s, &mut blk.work);
-                        for p in 0..len {
-                            let rng = &mut blk.rngs[p];
-                            let x = &mut blk.x[p * d..(p + 1) * d];
-                            let s = &blk.s[p * d..(p + 1) * d];
-                            for (xi, &si) in x.iter_mut().zip(s) {
-                                *xi = ca * *xi + cg2 * si + nz * T::<S>::standard_normal(rng);
-                            }
-                        }
+                        affine_step(blk, d, ca, cg2, Some(nz));
                     }
                     Predictor::Ancestral => {
                         let (a, b2) = self.sde.transition(tn, t);
@@ -261,14 +285,7 @@ where
                         let (ia, cb, nz) = (c(1.0 / a), c(b2 / a), c(post.sqrt()));
                         self.score
                             .score_t_batch_into(&blk.x, tt, &mut blk.s, &mut blk.work);
-                        for p in 0..len {
-                            let rng = &mut blk.rngs[p];
-                            let x = &mut blk.x[p * d..(p + 1) * d];
-                            let s = &blk.s[p * d..(p + 1) * d];
-                            for (xi, &si) in x.iter_mut().zip(s) {
-                                *xi = ia * *xi + cb * si + nz * T::<S>::standard_normal(rng);
-                            }
-                        }
+                        affine_step(blk, d, ia, cb, Some(nz));
                     }
                     Predictor::None => {}
                 }
@@ -373,9 +390,7 @@ where
     /// # Errors
     /// As [`ProbabilityFlow::run`].
     pub fn run_from_prior(&self, run: &ParticleRun) -> Result<Particles<S::Scalar>> {
-        let init =
-            |_i: usize, rng: &mut ChainRng, x: &mut [S::Scalar]| self.sde.sample_prior(rng, x);
-        self.run(run, &init)
+        self.run(run, &prior(&self.sde))
     }
     /// Runs the particles of `run` from `init` (the only randomness).
     ///
@@ -494,9 +509,7 @@ where
     /// # Errors
     /// As [`Ddim::run`].
     pub fn run_from_prior(&self, run: &ParticleRun) -> Result<Particles<S::Scalar>> {
-        let init =
-            |_i: usize, rng: &mut ChainRng, x: &mut [S::Scalar]| self.sde.sample_prior(rng, x);
-        self.run(run, &init)
+        self.run(run, &prior(&self.sde))
     }
     /// Runs the particles of `run` from `init`.
     ///
@@ -511,7 +524,6 @@ where
         let n = self.times.len() - 1;
         let c = |v: f64| S::Scalar::c(v);
         let (particles, _) = run_blocks(run, d, init, |blk| {
-            let len = blk.len();
             for k in 0..n {
                 let (t, tn) = (self.times[k], self.times[k + 1]);
                 let (al, sd) = (self.sde.mean_coef(t), self.sde.marginal_std(t));
@@ -522,23 +534,10 @@ where
                 // x ← (aln/al) x + [aln σ²/al − keep σ] s + σ_η z
                 let cx = c(aln / al);
                 let cs = c(aln * sd * sd / al - keep * sd);
-                let nz = c(var_eta.sqrt());
+                let nz = (var_eta > 0.0).then(|| c(var_eta.sqrt()));
                 self.score
                     .score_t_batch_into(&blk.x, c(t), &mut blk.s, &mut blk.work);
-                for p in 0..len {
-                    let x = &mut blk.x[p * d..(p + 1) * d];
-                    let s = &blk.s[p * d..(p + 1) * d];
-                    if var_eta > 0.0 {
-                        let rng = &mut blk.rngs[p];
-                        for (xi, &si) in x.iter_mut().zip(s) {
-                            *xi = cx * *xi + cs * si + nz * S::Scalar::standard_normal(rng);
-                        }
-                    } else {
-                        for (xi, &si) in x.iter_mut().zip(s) {
-                            *xi = cx * *xi + cs * si;
-                        }
-                    }
-                }
+                affine_step(blk, d, cx, cs, nz);
                 blk.check(d, k)?;
             }
             Ok(())

@@ -220,11 +220,14 @@ impl<P: SmoothedLaw, S: ForwardSde<Scalar = P::Scalar>> Marginal<P, S> {
         t: P::Scalar,
         out: &mut [P::Scalar],
     ) -> P::Scalar {
+        let (a, tau2) = self.smoothing(t);
+        self.law.smoothed_log_density_and_score(x, a, tau2, out)
+    }
+    /// `(α_t, σ_t²)`: the smoothing of the data law that gives `p_t`.
+    fn smoothing(&self, t: P::Scalar) -> (P::Scalar, P::Scalar) {
         let tf = t.to_f64();
-        let a = P::Scalar::c(self.sde.mean_coef(tf));
         let s = self.sde.marginal_std(tf);
-        self.law
-            .smoothed_log_density_and_score(x, a, P::Scalar::c(s * s), out)
+        (P::Scalar::c(self.sde.mean_coef(tf)), P::Scalar::c(s * s))
     }
 }
 
@@ -246,11 +249,8 @@ impl<P: SmoothedLaw, S: ForwardSde<Scalar = P::Scalar>> TimeConditionalScore for
         out: &mut [P::Scalar],
         work: &mut Vec<P::Scalar>,
     ) {
-        let tf = t.to_f64();
-        let a = P::Scalar::c(self.sde.mean_coef(tf));
-        let s = self.sde.marginal_std(tf);
-        self.law
-            .smoothed_score_batch(xs, a, P::Scalar::c(s * s), out, work)
+        let (a, tau2) = self.smoothing(t);
+        self.law.smoothed_score_batch(xs, a, tau2, out, work)
     }
 }
 
@@ -334,11 +334,12 @@ impl<T: Real> Target for SmoothedGaussian<T> {
     }
 }
 
-impl<T: Real> SmoothedLaw for SmoothedGaussian<T> {
-    fn smoothed_log_density_and_score(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
+impl<T: Real> SmoothedGaussian<T> {
+    /// `log p_{α,τ}(x)` in the eigen-basis; also writes the score into `out` if given.
+    fn smoothed(&self, x: &[T], alpha: T, tau2: T, mut out: Option<&mut [T]>) -> T {
         let d = self.mean.len();
-        for o in out.iter_mut() {
-            *o = T::zero();
+        if let Some(o) = out.as_deref_mut() {
+            o.iter_mut().for_each(|o| *o = T::zero());
         }
         let mut quad = T::zero();
         let mut ln_det = T::zero();
@@ -349,11 +350,19 @@ impl<T: Real> SmoothedLaw for SmoothedGaussian<T> {
             let w = c / v;
             quad += c * w;
             ln_det += v.ln();
-            for (o, &qi) in out.iter_mut().zip(qk) {
-                *o -= qi * w;
+            if let Some(o) = out.as_deref_mut() {
+                for (o, &qi) in o.iter_mut().zip(qk) {
+                    *o -= qi * w;
+                }
             }
         }
-        let lp = -T::c(0.5) * (quad + ln_det) - T::c(0.5 * d as f64 * super::ln_2pi());
+        -T::c(0.5) * (quad + ln_det) - T::c(0.5 * d as f64 * super::ln_2pi())
+    }
+}
+
+impl<T: Real> SmoothedLaw for SmoothedGaussian<T> {
+    fn smoothed_log_density_and_score(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
+        let lp = self.smoothed(x, alpha, tau2, Some(&mut *out));
         if lp.finite() {
             lp
         } else {
@@ -373,16 +382,7 @@ impl<T: Real> NoiseConditionalScore for SmoothedGaussian<T> {
 
 impl<T: Real> NoiseConditionalLogDensity for SmoothedGaussian<T> {
     fn log_density_sigma(&self, x: &[T], sigma: T) -> T {
-        let mut quad = T::zero();
-        let mut ln_det = T::zero();
-        let d = self.mean.len();
-        for k in 0..d {
-            let c = crate::real::dot8(&self.q[k * d..(k + 1) * d], x) - self.qm[k];
-            let v = self.lambda[k] + sigma * sigma;
-            quad += c * c / v;
-            ln_det += v.ln();
-        }
-        -T::c(0.5) * (quad + ln_det) - T::c(0.5 * d as f64 * super::ln_2pi())
+        self.smoothed(x, T::one(), sigma * sigma, None)
     }
 }
 
@@ -505,43 +505,58 @@ impl<T: Real> Target for EmpiricalScore<T> {
     }
 }
 
-impl<T: Real> SmoothedLaw for EmpiricalScore<T> {
-    fn smoothed_log_density_and_score(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
+impl<T: Real> EmpiricalScore<T> {
+    /// `log p_{α,τ}(x)` by a streaming log-sum-exp over the data; with `out`, also the score
+    /// `(α Σ_j w_j y_j − x)/τ²`. NaN (and a NaN score) for `τ² ≤ 0` or a NaN log-sum-exp.
+    fn smoothed(&self, x: &[T], alpha: T, tau2: T, mut out: Option<&mut [T]>) -> T {
         let d = self.dim;
-        for o in out.iter_mut() {
-            *o = T::zero();
-        }
         let nan = T::c(f64::NAN);
+        let fail = |out: Option<&mut [T]>| {
+            if let Some(o) = out {
+                o.iter_mut().for_each(|o| *o = nan);
+            }
+            nan
+        };
         if !(tau2 > T::zero()) {
-            out.iter_mut().for_each(|o| *o = nan);
-            return nan;
+            return fail(out);
+        }
+        if let Some(o) = out.as_deref_mut() {
+            o.iter_mut().for_each(|o| *o = T::zero());
         }
         let inv2 = T::c(0.5) / tau2;
         let data = self.y.as_slice();
         let mut lse = StreamingLogSumExp::new();
-        for j in 0..self.n {
-            let yj = &data[j * d..(j + 1) * d];
+        for yj in data.chunks_exact(d) {
             let mut q = T::zero();
             for (a, b) in x.iter().zip(yj) {
                 let r = *a - alpha * *b;
                 q += r * r;
             }
             let (rescale, wj) = lse.push(-q * inv2);
-            for (o, &yi) in out.iter_mut().zip(yj) {
-                *o = *o * rescale + wj * yi;
+            if let Some(o) = out.as_deref_mut() {
+                for (o, &yi) in o.iter_mut().zip(yj) {
+                    *o = *o * rescale + wj * yi;
+                }
             }
         }
         let Some((m, s)) = lse.finish() else {
-            out.iter_mut().for_each(|o| *o = nan);
-            return nan;
+            return fail(out);
         };
-        let inv_s = T::one() / s;
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = (alpha * *o * inv_s - xi) / tau2;
+        if let Some(o) = out {
+            let inv_s = T::one() / s;
+            for (o, &xi) in o.iter_mut().zip(x) {
+                *o = (alpha * *o * inv_s - xi) / tau2;
+            }
         }
         m + s.ln()
             - T::c((self.n as f64).ln())
             - T::c(0.5 * d as f64) * (T::c(2.0 * core::f64::consts::PI) * tau2).ln()
+    }
+}
+
+impl<T: Real> SmoothedLaw for EmpiricalScore<T> {
+    fn smoothed_log_density_and_score(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
+        self.smoothed(x, alpha, tau2, Some(out))
     }
 
     fn smoothed_score_batch(&self, xs: &[T], alpha: T, tau2: T, out: &mut [T], work: &mut Vec<T>) {
@@ -610,29 +625,7 @@ impl<T: Real> NoiseConditionalScore for EmpiricalScore<T> {
 
 impl<T: Real> NoiseConditionalLogDensity for EmpiricalScore<T> {
     fn log_density_sigma(&self, x: &[T], sigma: T) -> T {
-        // The score is discarded; a d-length stack buffer is not available generically, so
-        // evaluate the log-sum-exp directly.
-        let d = self.dim;
-        let tau2 = sigma * sigma;
-        if !(tau2 > T::zero()) {
-            return T::c(f64::NAN);
-        }
-        let data = self.y.as_slice();
-        let mut lse = StreamingLogSumExp::new();
-        for j in 0..self.n {
-            let yj = &data[j * d..(j + 1) * d];
-            let mut q = T::zero();
-            for (a, b) in x.iter().zip(yj) {
-                q += (*a - *b) * (*a - *b);
-            }
-            lse.push(-q * T::c(0.5) / tau2);
-        }
-        let Some((m, s)) = lse.finish() else {
-            return T::c(f64::NAN);
-        };
-        m + s.ln()
-            - T::c((self.n as f64).ln())
-            - T::c(0.5 * d as f64) * (T::c(2.0 * core::f64::consts::PI) * tau2).ln()
+        self.smoothed(x, T::one(), sigma * sigma, None)
     }
 }
 

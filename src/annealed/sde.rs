@@ -78,6 +78,37 @@ macro_rules! sde_common {
     };
 }
 
+/// The constructors and accessor shared by the β-scheduled SDEs ([`Vp`], [`SubVp`]).
+macro_rules! beta_sde_ctors {
+    ($ty:ident, $name:literal) => {
+        impl<T: Real> $ty<T> {
+            #[doc = concat!("The ", $name, " SDE with a given β schedule.")]
+            ///
+            /// # Errors
+            /// [`Error::ZeroDimension`].
+            pub fn new(dim: usize, beta: BetaSchedule) -> Result<Self> {
+                check_dim(dim)?;
+                Ok(Self {
+                    dim,
+                    beta,
+                    _t: PhantomData,
+                })
+            }
+            #[doc = concat!("The ", $name, " SDE with the linear schedule β(t) = β₀ + t(β₁ − β₀).")]
+            ///
+            /// # Errors
+            #[doc = concat!("As [`", stringify!($ty), "::new`] and [`BetaSchedule::linear`].")]
+            pub fn linear(dim: usize, beta_min: f64, beta_max: f64) -> Result<Self> {
+                Self::new(dim, BetaSchedule::linear(beta_min, beta_max)?)
+            }
+            /// The β schedule.
+            pub fn schedule(&self) -> BetaSchedule {
+                self.beta
+            }
+        }
+    };
+}
+
 fn check_dim(dim: usize) -> Result<()> {
     if dim == 0 {
         Err(Error::ZeroDimension {
@@ -185,31 +216,7 @@ pub struct Vp<T> {
     _t: PhantomData<T>,
 }
 
-impl<T: Real> Vp<T> {
-    /// The VP-SDE with a given β schedule.
-    ///
-    /// # Errors
-    /// [`Error::ZeroDimension`].
-    pub fn new(dim: usize, beta: BetaSchedule) -> Result<Self> {
-        check_dim(dim)?;
-        Ok(Self {
-            dim,
-            beta,
-            _t: PhantomData,
-        })
-    }
-    /// The VP-SDE with the linear schedule β(t) = β₀ + t(β₁ − β₀).
-    ///
-    /// # Errors
-    /// As [`Vp::new`] and [`BetaSchedule::linear`].
-    pub fn linear(dim: usize, beta_min: f64, beta_max: f64) -> Result<Self> {
-        Self::new(dim, BetaSchedule::linear(beta_min, beta_max)?)
-    }
-    /// The β schedule.
-    pub fn schedule(&self) -> BetaSchedule {
-        self.beta
-    }
-}
+beta_sde_ctors!(Vp, "VP");
 
 impl<T: Real> ForwardSde for Vp<T> {
     fn drift_coef(&self, t: f64) -> f64 {
@@ -252,27 +259,7 @@ pub struct SubVp<T> {
     _t: PhantomData<T>,
 }
 
-impl<T: Real> SubVp<T> {
-    /// The sub-VP SDE with a given β schedule.
-    ///
-    /// # Errors
-    /// [`Error::ZeroDimension`].
-    pub fn new(dim: usize, beta: BetaSchedule) -> Result<Self> {
-        check_dim(dim)?;
-        Ok(Self {
-            dim,
-            beta,
-            _t: PhantomData,
-        })
-    }
-    /// The sub-VP SDE with the linear schedule.
-    ///
-    /// # Errors
-    /// As [`SubVp::new`] and [`BetaSchedule::linear`].
-    pub fn linear(dim: usize, beta_min: f64, beta_max: f64) -> Result<Self> {
-        Self::new(dim, BetaSchedule::linear(beta_min, beta_max)?)
-    }
-}
+beta_sde_ctors!(SubVp, "sub-VP");
 
 impl<T: Real> ForwardSde for SubVp<T> {
     fn drift_coef(&self, t: f64) -> f64 {
