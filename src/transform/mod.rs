@@ -257,6 +257,7 @@ impl Bijection for Elementwise {
     }
     fn inverse(&self, x: &[f64], z: &mut [f64]) -> Result<()> {
         check_len("constrained point", self.constraints.len(), x.len())?;
+        check_len("unconstrained output", self.constraints.len(), z.len())?;
         for ((c, &xi), zi) in self.constraints.iter().zip(x).zip(z.iter_mut()) {
             *zi = c.inverse(xi)?;
         }
