@@ -269,6 +269,11 @@ fn inverse_round_trips() {
     for (a, b) in z.iter().zip(&z2) {
         assert!((a - b).abs() < 1e-12);
     }
+    // Just below b on a wide interval (x − a)/(b − a) rounds to 1: z must stay finite
+    // (ln(1e10 + 1) − ln(2⁻⁵³) ≈ 59.8), not +∞.
+    let x = 1.0 - f64::EPSILON / 2.0;
+    let z_edge = Constraint::Interval(-1e10, 1.0).inverse(x).unwrap();
+    assert!((z_edge - ((1e10 + x).ln() - (f64::EPSILON / 2.0).ln())).abs() < 1e-12 * z_edge);
     assert!(Constraint::Positive.inverse(-1.0).is_err());
     assert!(Elementwise::new(vec![Constraint::Interval(1.0, 1.0)]).is_err());
     assert!(StickBreaking::new(1).is_err());
