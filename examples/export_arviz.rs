@@ -37,7 +37,13 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let trace = z_model.constrain_trace(&z_trace);
     let paths = CmdStanCsv::new()
         .names(["rate", "p"])
-        .log_density(|x: &[f64]| z_model.target().log_density(x))
+        // CmdStan's lp__ is the log density of the unconstrained parameters, Jacobian
+        // included: log p(T(z)) + log |det J_T(z)| at z = T⁻¹(x).
+        .log_density(|x: &[f64]| {
+            z_model
+                .to_unconstrained(x)
+                .map_or(f64::NAN, |z| z_model.log_density(&z))
+        })
         .stats(&stats)
         .step_size(0.3)
         .run_config(500, 1, 2024)

@@ -69,8 +69,13 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
-    if hi - lo < 1e-12 * lo.abs().max(1.0) {
-        return (lo - 0.5, hi + 0.5);
+    // Keep the axis (and its padding) finite for values near ±f64::MAX.
+    const LIM: f64 = f64::MAX / 4.0;
+    let (lo, hi) = (lo.clamp(-LIM, LIM), hi.clamp(-LIM, LIM));
+    let scale = lo.abs().max(hi.abs()).max(1.0);
+    if hi - lo < 1e-12 * scale {
+        // Constant data: a window of relative width 1 (±0.5 would vanish for |x| ≳ 1e16).
+        return (lo - 0.5 * scale, hi + 0.5 * scale);
     }
     let pad = 0.05 * (hi - lo);
     (lo - pad, hi + pad)
@@ -95,8 +100,9 @@ impl Plot {
         &self,
         draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> io::Result<()>,
     ) -> io::Result<Vec<u8>> {
+        let bytes = canvas_bytes(self.width as usize, self.height as usize)?;
         register_font();
-        let mut buf = vec![255u8; self.width as usize * self.height as usize * 3];
+        let mut buf = vec![255u8; bytes];
         {
             let root = BitMapBackend::with_buffer_and_format(&mut buf, (self.width, self.height))
                 .map_err(err)?
@@ -376,16 +382,22 @@ pub fn image_grid_png(
     if images.is_empty() || w == 0 || h == 0 || cols == 0 || scale == 0 {
         return Err(bad("image_grid needs images and non-zero sizes".into()));
     }
-    if let Some(i) = images.iter().position(|im| im.len() != w * h) {
+    let Some(pixels) = w.checked_mul(h) else {
+        return Err(bad(format!("a {w} × {h} image is too large")));
+    };
+    if let Some(i) = images.iter().position(|im| im.len() != pixels) {
         return Err(bad(format!(
-            "image {i} has {} pixels, expected {}",
-            images[i].len(),
-            w * h
+            "image {i} has {} pixels, expected {pixels}",
+            images[i].len()
         )));
     }
     let rows = images.len().div_ceil(cols);
+    let side = |n: usize, k: usize| (n + 1).checked_mul(scale)?.checked_mul(k);
+    let (Some(width), Some(height)) = (side(w, cols), side(h, rows)) else {
+        return Err(bad("image_grid: the grid is too large".into()));
+    };
+    let bytes = canvas_bytes(width, height)?;
     let (cw, ch) = ((w + 1) * scale, (h + 1) * scale);
-    let (width, height) = (cols * cw, rows * ch);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in images.iter().flatten().filter(|v| v.is_finite()) {
         lo = lo.min(v);
@@ -394,7 +406,7 @@ pub fn image_grid_png(
     if !(hi > lo) {
         hi = lo + 1.0; // constant (or empty) images: all white
     }
-    let mut buf = vec![255u8; width * height * 3];
+    let mut buf = vec![255u8; bytes];
     for (k, im) in images.iter().enumerate() {
         let (gx, gy) = ((k % cols) * cw, (k / cols) * ch);
         for r in 0..h {
@@ -417,6 +429,25 @@ pub fn image_grid_png(
         }
     }
     Ok(encode_png(width as u32, height as u32, &buf))
+}
+
+/// Largest PNG side allowed by the PNG specification, `2³¹ − 1`.
+const MAX_SIDE: usize = (1 << 31) - 1;
+
+/// Validates a `width × height` RGB canvas and returns its byte length: each side at most
+/// `2³¹ − 1` (PNG) and the buffer addressable, so that huge or overflowing sizes are an
+/// `InvalidInput` error instead of a capacity-overflow panic or a silently truncated side.
+fn canvas_bytes(width: usize, height: usize) -> io::Result<usize> {
+    width
+        .checked_mul(height)
+        .and_then(|p| p.checked_mul(3))
+        .filter(|&b| width <= MAX_SIDE && height <= MAX_SIDE && b <= isize::MAX as usize)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a {width} × {height} pixel image is too large"),
+            )
+        })
 }
 
 fn write_file(path: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {

@@ -3,7 +3,7 @@
 //! decompressed IDAT size; the picture must not be blank. Deterministic.
 #![cfg(feature = "plot")]
 
-use langevin::plot::{Plot, autocorrelation, image_grid};
+use langevin::plot::{Plot, autocorrelation, image_grid, image_grid_png};
 use std::path::PathBuf;
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -145,4 +145,40 @@ fn autocorrelation_values() {
     assert!((r[0] - 1.0).abs() < 1e-15);
     assert!((r[1] + 0.99).abs() < 1e-12);
     assert!((r[2] - 0.98).abs() < 1e-12);
+}
+
+/// Catches: panics (index out of bounds, float→int overflow, infinite axis ranges handed to
+/// the chart code) on degenerate user data: empty, all-NaN, constant, single-point series and
+/// values near ±f64::MAX whose range overflows to ∞, and canvas sizes whose byte count
+/// overflows. Every call must return (Ok or Err).
+/// Deterministic.
+#[test]
+fn degenerate_inputs_do_not_panic() {
+    let p = Plot::new(120, 90).title("degenerate");
+    let huge = vec![-1e308, 1e308, 0.0, f64::MAX, -f64::MAX];
+    let series: [Vec<f64>; 5] = [
+        vec![],
+        vec![f64::NAN, f64::INFINITY],
+        vec![3.0; 7],
+        vec![1.0],
+        huge.clone(),
+    ];
+    for s in &series {
+        assert!(p.trace_png(std::slice::from_ref(s)).is_ok());
+        assert!(
+            p.histogram_png(s, 5, Some(&|x: f64| (-x * x).exp()))
+                .is_ok()
+        );
+        assert!(p.autocorrelation_png(s, 4).is_ok());
+        assert!(p.scatter_png(s, s).is_ok());
+    }
+    assert!(p.trace_png(&[]).is_ok());
+    assert!(p.histogram_png(&[1.0], 0, None).is_err());
+    assert!(p.scatter_png(&[1.0], &[]).is_err());
+    assert!(image_grid_png(&[vec![f64::NAN; 4], huge[..4].to_vec()], 2, 2, 1, 1).is_ok());
+    assert!(image_grid_png(&[vec![0.0; 3]], 2, 2, 1, 1).is_err());
+    // Sizes whose buffer overflows usize / exceeds the PNG limit are errors, not panics.
+    assert!(Plot::new(u32::MAX, u32::MAX).trace_png(&[]).is_err());
+    assert!(image_grid_png(&[vec![0.0; 4]], 2, 2, 1, usize::MAX / 2).is_err());
+    assert!(image_grid_png(&[vec![0.0; 4]], usize::MAX, 2, 1, 1).is_err());
 }

@@ -220,6 +220,26 @@ fn transformed_scores_match_finite_differences() {
     }
 }
 
+/// Catches: a stick-breaking log-Jacobian or gradient computed through `ln rₖ` / `1/rₖ`, which
+/// turns into −∞ / NaN once a remaining stick length rₖ underflows (z₁ = 800 gives
+/// r₂ = σ(−800 + ln 3) ≈ e^(−799) = 0 in f64). Closed forms for K = 4, z = (800, 0, 0):
+/// t₁ = 800 − ln 3, log|J| = −softplus(−t₁) − 3 softplus(t₁) + ln(1/3) + 2 ln(2/3) + 2 ln(1/2),
+/// ∇ log|J| = (σ(−t₁) − 3σ(t₁), 0, 0). Deterministic; the tolerance is rounding of O(800).
+#[test]
+fn stick_breaking_jacobian_finite_when_sticks_underflow() {
+    let sb = StickBreaking::new(4).unwrap();
+    let z = [800.0, 0.0, 0.0];
+    let mut x = [0.0; 4];
+    let lj = sb.forward(&z, &mut x);
+    let t1 = 800.0 - 3f64.ln();
+    let exact = -3.0 * t1 + (1.0f64 / 3.0).ln() + 2.0 * (2.0f64 / 3.0).ln() + 2.0 * 0.5f64.ln();
+    assert!((lj - exact).abs() < 1e-12 * t1, "{lj} vs {exact}");
+    let mut gz = [0.0; 3];
+    sb.pullback(&z, &x, &[0.0; 4], &mut gz);
+    assert!((gz[0] + 3.0).abs() < 1e-12, "{gz:?}");
+    assert!(gz[1].abs() < 1e-15 && gz[2].abs() < 1e-15, "{gz:?}");
+}
+
 /// Catches: inverse maps that do not invert the forward maps. Deterministic.
 #[test]
 fn inverse_round_trips() {
@@ -249,6 +269,11 @@ fn inverse_round_trips() {
     for (a, b) in z.iter().zip(&z2) {
         assert!((a - b).abs() < 1e-12);
     }
+    // Just below b on a wide interval (x − a)/(b − a) rounds to 1: z must stay finite
+    // (ln(1e10 + 1) − ln(2⁻⁵³) ≈ 59.8), not +∞.
+    let x = 1.0 - f64::EPSILON / 2.0;
+    let z_edge = Constraint::Interval(-1e10, 1.0).inverse(x).unwrap();
+    assert!((z_edge - ((1e10 + x).ln() - (f64::EPSILON / 2.0).ln())).abs() < 1e-12 * z_edge);
     assert!(Constraint::Positive.inverse(-1.0).is_err());
     assert!(Elementwise::new(vec![Constraint::Interval(1.0, 1.0)]).is_err());
     assert!(StickBreaking::new(1).is_err());

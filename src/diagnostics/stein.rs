@@ -276,20 +276,17 @@ pub fn ksd_test<R: Rng + ?Sized>(
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(invalid("alpha", format!("must lie in (0, 1), got {alpha}")));
     }
-    // Strict upper triangle, row i holds k₀(x_i, x_j) for j > i.
-    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(n);
-    let mut off = 0.0;
+    // Strict upper triangle packed row after row in one buffer: row i holds k₀(x_i, x_j)
+    // for j > i (n − 1 − i entries).
+    let mut tri: Vec<f64> = Vec::with_capacity(n * (n - 1) / 2);
     for i in 0..n {
         let (xi, si) = (&samples[i * d..(i + 1) * d], &scores[i * d..(i + 1) * d]);
-        let row: Vec<f64> = ((i + 1)..n)
-            .map(|j| {
-                let (xj, sj) = (&samples[j * d..(j + 1) * d], &scores[j * d..(j + 1) * d]);
-                kernel.k0(xi, xj, si, sj)
-            })
-            .collect();
-        off += 2.0 * row.iter().sum::<f64>();
-        rows.push(row);
+        tri.extend(((i + 1)..n).map(|j| {
+            let (xj, sj) = (&samples[j * d..(j + 1) * d], &scores[j * d..(j + 1) * d]);
+            kernel.k0(xi, xj, si, sj)
+        }));
     }
+    let off = 2.0 * tri.iter().sum::<f64>();
     let nf = n as f64;
     let norm = nf * (nf - 1.0);
     let stat = finite("KSD", off / norm)?;
@@ -306,7 +303,10 @@ pub fn ksd_test<R: Rng + ?Sized>(
             bits >>= 1;
         }
         let mut acc = 0.0;
-        for (i, row) in rows.iter().enumerate() {
+        let mut rest = tri.as_slice();
+        for i in 0..n {
+            let (row, tail) = rest.split_at(n - 1 - i);
+            rest = tail;
             let inner: f64 = row.iter().zip(&eps[i + 1..]).map(|(h, e)| h * e).sum();
             acc += eps[i] * inner;
         }

@@ -187,8 +187,9 @@ impl Constraint {
             Constraint::UpperBound(b) if x < b && x.is_finite() => Ok((b - x).ln()),
             Constraint::UpperBound(_) => bad("a finite value below the upper bound"),
             Constraint::Interval(a, b) if x > a && x < b => {
-                let u = (x - a) / (b - a);
-                Ok(u.ln() - (-u).ln_1p())
+                // logit((x − a)/(b − a)) = ln(x − a) − ln(b − x): both differences are exact
+                // and positive, so z stays finite even where (x − a)/(b − a) rounds to 1.
+                Ok((x - a).ln() - (b - x).ln())
             }
             Constraint::Interval(..) => bad("a value strictly inside the interval (a, b)"),
             Constraint::Softplus if x > 0.0 && x.is_finite() => Ok(x + (-(-x).exp_m1()).ln()),
@@ -257,6 +258,7 @@ impl Bijection for Elementwise {
     }
     fn inverse(&self, x: &[f64], z: &mut [f64]) -> Result<()> {
         check_len("constrained point", self.constraints.len(), x.len())?;
+        check_len("unconstrained output", self.constraints.len(), z.len())?;
         for ((c, &xi), zi) in self.constraints.iter().zip(x).zip(z.iter_mut()) {
             *zi = c.inverse(xi)?;
         }

@@ -1,6 +1,6 @@
 //! The stick-breaking bijection onto the probability simplex.
 
-use super::{Bijection, sigmoid};
+use super::{Bijection, sigmoid, softplus};
 use crate::error::check_len;
 use crate::{Error, Result};
 
@@ -58,23 +58,29 @@ impl Bijection for StickBreaking {
         self.k
     }
     fn forward(&self, z: &[f64], x: &mut [f64]) -> f64 {
+        // ln sₖ = −softplus(−tₖ), ln(1 − sₖ) = −softplus(tₖ) and ln rₖ accumulated in log
+        // space, so the log-Jacobian stays finite where sₖ or rₖ underflow (|z| ≳ 745).
         let k = self.k;
         let mut r = 1.0;
+        let mut ln_r = 0.0;
         let mut lj = 0.0;
         for i in 0..k - 1 {
             let t = z[i] - ((k - 1 - i) as f64).ln();
-            let s = sigmoid(t);
-            let sm = sigmoid(-t);
-            x[i] = r * s;
-            lj += s.ln() + sm.ln() + r.ln();
-            r *= sm;
+            let (ln_s, ln_sm) = (-softplus(-t), -softplus(t));
+            x[i] = r * sigmoid(t);
+            lj += ln_s + ln_sm + ln_r;
+            r *= sigmoid(-t);
+            ln_r += ln_sm;
         }
         x[k - 1] = r;
         lj
     }
     fn pullback(&self, z: &[f64], _x: &[f64], gx: &[f64], gz: &mut [f64]) {
-        // Reverse sweep: rbar holds ∂f/∂r_{i+1}, starting from r_K = x_K.
+        // f(z) = Σₖ gxₖ xₖ(z) + log |det J|. The Jacobian's Σₖ ln rₖ = Σⱼ (K − 2 − j) ln(1 − sⱼ)
+        // (0-based j) contributes −(K − 2 − j) sⱼ directly; the reverse sweep handles only the
+        // linear part, so no 1/rₖ appears (finite even when rₖ underflows).
         let k = self.k;
+        // rbar holds ∂(Σ gx·x)/∂r_{i+1}, starting from r_K = x_K.
         let mut rbar = gx[k - 1];
         // Forward sweep: park r_i in gz[i] (read back before it is overwritten below).
         let mut r = 1.0;
@@ -87,13 +93,14 @@ impl Bijection for StickBreaking {
             let s = sigmoid(t);
             let sm = sigmoid(-t);
             let r_i = gz[i];
-            gz[i] = s * sm * r_i * (gx[i] - rbar) + (sm - s);
-            rbar = gx[i] * s + rbar * sm + 1.0 / r_i;
+            gz[i] = s * sm * r_i * (gx[i] - rbar) + (sm - s) - (k - 2 - i) as f64 * s;
+            rbar = gx[i] * s + rbar * sm;
         }
     }
     fn inverse(&self, x: &[f64], z: &mut [f64]) -> Result<()> {
         let k = self.k;
         check_len("simplex point", k, x.len())?;
+        check_len("unconstrained output", k - 1, z.len())?;
         let sum: f64 = x.iter().sum();
         if x.iter().any(|&v| !(v > 0.0)) || (sum - 1.0).abs() > 1e-9 * k as f64 {
             return Err(Error::InvalidParameter {
