@@ -303,6 +303,19 @@ impl<P: NoiseConditionalScore + NoiseConditionalLogDensity + Sync> AnnealedMala<
         &self.h
     }
 
+    /// `log p_σ(x)` with the score written into `g`, through the fused hook when the target
+    /// has one.
+    #[inline]
+    fn eval(&self, x: &[P::Scalar], sigma: P::Scalar, g: &mut [P::Scalar]) -> P::Scalar {
+        match self.target.log_density_and_score_sigma(x, sigma, g) {
+            Some(lp) => lp,
+            None => {
+                self.target.score_sigma_into(x, sigma, g);
+                self.target.log_density_sigma(x, sigma)
+            }
+        }
+    }
+
     /// Runs the particles; see [`AnnealedLangevin::run`].
     ///
     /// # Errors
@@ -328,8 +341,7 @@ impl<P: NoiseConditionalScore + NoiseConditionalLogDensity + Sync> AnnealedMala<
                     let x = &mut blk.x[p * d..(p + 1) * d];
                     let g = &mut blk.s[p * d..(p + 1) * d];
                     let y = &mut blk.y[p * d..(p + 1) * d];
-                    self.target.score_sigma_into(x, sigma, g);
-                    let mut lp = self.target.log_density_sigma(x, sigma);
+                    let mut lp = self.eval(x, sigma, g);
                     if li == 0 && (!lp.finite() || !crate::real::all_finite(g)) {
                         return Err(Error::InvalidInitialState {
                             chain: blk.start + p,
@@ -340,8 +352,7 @@ impl<P: NoiseConditionalScore + NoiseConditionalLogDensity + Sync> AnnealedMala<
                         for ((yi, &xi), &gi) in y.iter_mut().zip(x.iter()).zip(g.iter()) {
                             *yi = xi + hh * gi + noise * P::Scalar::standard_normal(rng);
                         }
-                        let lp_y = self.target.log_density_sigma(y, sigma);
-                        self.target.score_sigma_into(y, sigma, &mut gy);
+                        let lp_y = self.eval(y, sigma, &mut gy);
                         let log_r = mala_log_acceptance(x, lp, g, y, lp_y, &gy, hh);
                         let u: f64 = rng.random();
                         if lp_y == P::Scalar::neg_infinity() {

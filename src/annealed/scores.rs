@@ -121,6 +121,14 @@ impl<P: NoiseConditionalScore + ?Sized> NoiseConditionalScore for &P {
     fn score_sigma_into(&self, x: &[Self::Scalar], sigma: Self::Scalar, out: &mut [Self::Scalar]) {
         (**self).score_sigma_into(x, sigma, out)
     }
+    fn log_density_and_score_sigma(
+        &self,
+        x: &[Self::Scalar],
+        sigma: Self::Scalar,
+        out: &mut [Self::Scalar],
+    ) -> Option<Self::Scalar> {
+        (**self).log_density_and_score_sigma(x, sigma, out)
+    }
 }
 
 impl<P: NoiseConditionalLogDensity + ?Sized> NoiseConditionalLogDensity for &P {
@@ -378,6 +386,9 @@ impl<T: Real> NoiseConditionalScore for SmoothedGaussian<T> {
     fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
         let _ = self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out);
     }
+    fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
+        Some(self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out))
+    }
 }
 
 impl<T: Real> NoiseConditionalLogDensity for SmoothedGaussian<T> {
@@ -620,6 +631,9 @@ impl<T: Real> SmoothedLaw for EmpiricalScore<T> {
 impl<T: Real> NoiseConditionalScore for EmpiricalScore<T> {
     fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
         let _ = self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out);
+    }
+    fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
+        Some(self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out))
     }
 }
 

@@ -140,6 +140,22 @@ where
 pub trait NoiseConditionalScore: Target {
     /// Writes `∇ₓ log p_σ(x)` into `out`.
     fn score_sigma_into(&self, x: &[Self::Scalar], sigma: Self::Scalar, out: &mut [Self::Scalar]);
+
+    /// Fused evaluation hook, the noise-conditional twin of [`Score::log_density_and_score`]:
+    /// override it to write `∇ₓ log p_σ(x)` into `out` and return `Some(log p_σ(x))` when the
+    /// two share work (a mixture's responsibilities). The default returns `None` and leaves
+    /// `out` untouched; Metropolis-adjusted annealed Langevin then calls
+    /// [`NoiseConditionalScore::score_sigma_into`] and
+    /// [`NoiseConditionalLogDensity::log_density_sigma`] separately.
+    fn log_density_and_score_sigma(
+        &self,
+        x: &[Self::Scalar],
+        sigma: Self::Scalar,
+        out: &mut [Self::Scalar],
+    ) -> Option<Self::Scalar> {
+        let _ = (x, sigma, out);
+        None
+    }
 }
 
 /// Noise-conditional log density `log p_σ(x)` (up to a constant that may depend on σ) of the

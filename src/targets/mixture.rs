@@ -334,6 +334,9 @@ impl<T: Real> NoiseConditionalScore for GaussianMixture<T> {
     fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
         let _ = self.log_density_and_score_smoothed(x, T::one(), sigma * sigma, out);
     }
+    fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
+        Some(self.log_density_and_score_smoothed(x, T::one(), sigma * sigma, out))
+    }
 }
 
 impl<T: Real> NoiseConditionalLogDensity for GaussianMixture<T> {
