@@ -368,6 +368,29 @@ impl<T: Real> SmoothedGaussian<T> {
     }
 }
 
+/// The NCSN noise level σ of a [`SmoothedLaw`] is the smoothing `(α, τ²) = (1, σ²)`: this
+/// writes the [`NoiseConditionalScore`] (with its fused hook) and
+/// [`NoiseConditionalLogDensity`] impls of a type with an inherent
+/// `smoothed(x, α, τ², None) -> log p` in those terms.
+macro_rules! noise_conditional_via_smoothing {
+    ($ty:ident) => {
+        impl<T: Real> NoiseConditionalScore for $ty<T> {
+            fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
+                let _ = self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out);
+            }
+            fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
+                Some(self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out))
+            }
+        }
+
+        impl<T: Real> NoiseConditionalLogDensity for $ty<T> {
+            fn log_density_sigma(&self, x: &[T], sigma: T) -> T {
+                self.smoothed(x, T::one(), sigma * sigma, None)
+            }
+        }
+    };
+}
+
 impl<T: Real> SmoothedLaw for SmoothedGaussian<T> {
     fn smoothed_log_density_and_score(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
         let lp = self.smoothed(x, alpha, tau2, Some(&mut *out));
@@ -382,20 +405,7 @@ impl<T: Real> SmoothedLaw for SmoothedGaussian<T> {
     }
 }
 
-impl<T: Real> NoiseConditionalScore for SmoothedGaussian<T> {
-    fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
-        let _ = self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out);
-    }
-    fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
-        Some(self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out))
-    }
-}
-
-impl<T: Real> NoiseConditionalLogDensity for SmoothedGaussian<T> {
-    fn log_density_sigma(&self, x: &[T], sigma: T) -> T {
-        self.smoothed(x, T::one(), sigma * sigma, None)
-    }
-}
+noise_conditional_via_smoothing!(SmoothedGaussian);
 
 impl<T: Real> NoiseScoreBatch for SmoothedGaussian<T> {}
 
@@ -628,20 +638,7 @@ impl<T: Real> SmoothedLaw for EmpiricalScore<T> {
     }
 }
 
-impl<T: Real> NoiseConditionalScore for EmpiricalScore<T> {
-    fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
-        let _ = self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out);
-    }
-    fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
-        Some(self.smoothed_log_density_and_score(x, T::one(), sigma * sigma, out))
-    }
-}
-
-impl<T: Real> NoiseConditionalLogDensity for EmpiricalScore<T> {
-    fn log_density_sigma(&self, x: &[T], sigma: T) -> T {
-        self.smoothed(x, T::one(), sigma * sigma, None)
-    }
-}
+noise_conditional_via_smoothing!(EmpiricalScore);
 
 impl<T: Real> NoiseScoreBatch for EmpiricalScore<T> {
     fn score_sigma_batch_into(&self, xs: &[T], sigma: T, out: &mut [T], work: &mut Vec<T>) {
