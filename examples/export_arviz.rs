@@ -34,7 +34,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .warmup(500)
         .seed(2024)
         .run_with(&mala, &[z0], &NoAdaptation, &stats)?;
-    let trace = z_model.constrain_trace(&z_trace);
+    let trace = z_trace.constrain(z_model.bijection());
     let paths = CmdStanCsv::new()
         .names(["rate", "p"])
         // CmdStan's lp__ is the log density of the unconstrained parameters, Jacobian

@@ -1,4 +1,9 @@
-//! The crate's single error type.
+//! The crate's error type.
+//!
+//! One `#[non_exhaustive]` [`Error`] for the whole crate. The one other error type is
+//! [`crate::diagnostics::DiagnosticsError`]: the diagnostics are a leaf library on plain
+//! slices that imports nothing else from the crate, so they carry their own error, which
+//! [`Error::Diagnostics`] wraps (`From` is implemented, so `?` converts it).
 
 /// Everything that can go wrong in `langevin`, with a message that says what to change.
 ///

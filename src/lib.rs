@@ -45,27 +45,38 @@
 //! # Ok::<(), langevin::Error>(())
 //! ```
 //!
-//! ## Modules
+//! ## Modules, by layer
 //!
-//! | module | contents |
-//! |---|---|
-//! | [`density`] | [`Target`], [`LogDensity`], [`Score`], closures, tempering, finite-difference checks |
-//! | [`targets`] | analytic targets with exact moments: Gaussians, mixtures, banana, funnel, double well, dice |
-//! | [`sde`] | [`Sde`], noise structure, [`LangevinSde`], Ornstein–Uhlenbeck and geometric Brownian motion with exact laws, replayable Brownian paths, the multi-path [`sde::Solver`] |
-//! | [`integrators`] | [`Integrator`], [`EulerMaruyama`], Milstein (and derivative-free), SRA1, stochastic Heun; BAOAB / OBABO for underdamped Langevin |
-//! | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], SGLD with step schedules, preconditioned [`mcmc::PrecondUla`] / [`mcmc::PrecondMala`] with a [`mcmc::Metric`] |
-//! | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
-//! | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::conformance`]: how to test your own sampler |
-//! | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
-//! | [`run`], [`trace`] | multi-chain driver with observers and adaptation hooks, [`Trace`] |
-//! | [`rng`] | per-chain portable streams |
-//! | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy |
-//! | [`transform`] | constrained parameters: bijections (exp, logit to an interval, softplus, stick-breaking) with log-Jacobians |
-//! | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
-//! | [`step`] | step sizes that carry their convention in their type ([`step::LangevinStep`] `h`, [`step::ProposalVariance`] `ε = 2h`) |
-//! | `autodiff` (feature `autodiff`) | scores of generic log densities by forward-mode dual numbers (num-dual) |
-//! | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
-//! | `plot` (feature `plot`) | PNG trace plots, histograms against exact densities, autocorrelation, scatter, image grids (plotters) |
+//! The crate is built in layers — *what* to sample → *how* a step moves → *driving* many
+//! chains → *judging* the result — and a module may use only its own layer and the layers
+//! below it (checked over the source by the `layers` test). The rules:
+//! **a target knows no sampler; a kernel knows no driver, files or threads (parallel loops
+//! go through one pool helper below everything); the driver decides nothing about health
+//! inline; diagnostics work on plain slices.**
+//!
+//! | layer | module | contents |
+//! |---|---|---|
+//! | foundation | [`real`] | the [`Real`] scalar (f32 / f64 over nalgebra's `RealField`) and vectorisable sums |
+//! | foundation | [`error`] | [`Error`], one typed error for the crate (wraps the diagnostics' own) |
+//! | foundation | [`rng`] | per-chain portable streams |
+//! | foundation | [`step`] | step sizes that carry their convention in their type ([`step::LangevinStep`] `h`, [`step::ProposalVariance`] `ε = 2h`) |
+//! | foundation | `linalg`, `pool` (crate-private) | the one Cholesky (nalgebra's); cached rayon pools for every parallel loop |
+//! | foundation (leaf) | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy — on plain slices, importing nothing else from the crate (except the KSD of a [`Score`]) |
+//! | what | [`density`] | [`Target`], [`LogDensity`], [`Score`], closures, tempering, finite-difference checks |
+//! | what | [`targets`] | analytic targets with exact moments: Gaussians, mixtures, banana, funnel, double well, dice, logistic posterior, statrs laws |
+//! | what | [`sde`] | [`Sde`], noise structure, [`LangevinSde`], Ornstein–Uhlenbeck and geometric Brownian motion with exact laws, replayable Brownian paths (and the multi-path [`sde::Solver`], a driver kept beside the SDEs it solves) |
+//! | what | [`transform`] | constrained parameters: bijections (exp, logit to an interval, softplus, stick-breaking) with log-Jacobians |
+//! | what | `autodiff` (feature `autodiff`) | scores of generic log densities by forward-mode dual numbers (num-dual) |
+//! | how | [`integrators`] | [`Integrator`], [`EulerMaruyama`], Milstein (and derivative-free), SRA1, stochastic Heun; BAOAB / OBABO for underdamped Langevin |
+//! | how | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], SGLD with step schedules, preconditioned [`mcmc::PrecondUla`] / [`mcmc::PrecondMala`] with a [`mcmc::Metric`] |
+//! | how | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
+//! | driving | [`run`] | [`Sampler`] (the multi-chain driver), [`Observer`], the [`run::Adaptation`] hook |
+//! | driving | [`trace`] | [`Trace`]: draws and per-chain statistics; mapping a trace through a bijection |
+//! | driving | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
+//! | driving | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
+//! | driving | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
+//! | judging | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::conformance`]: how to test your own sampler |
+//! | judging | `plot` (feature `plot`) | PNG trace plots, histograms against exact densities, autocorrelation, scatter, image grids (plotters) |
 //!
 //! The user guide — from Langevin dynamics to annealed diffusion, choosing a sampler,
 //! conventions of other libraries, testing your own sampler, performance — is `docs/guide.md`
@@ -94,9 +105,11 @@ pub mod diagnostics;
 pub mod error;
 pub mod export;
 pub mod integrators;
+mod linalg;
 pub mod mcmc;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod pool;
 #[cfg(feature = "progress")]
 pub mod progress;
 pub mod real;

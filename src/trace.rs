@@ -3,6 +3,7 @@
 use crate::Real;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
+use crate::transform::{Bijection, Constrained};
 use core::time::Duration;
 
 /// The output of [`crate::run::Sampler::run`]: post-warm-up draws of every chain and the
@@ -214,6 +215,63 @@ impl<T: Real> Trace<T> {
     /// Total divergences over chains.
     pub fn total_divergences(&self) -> usize {
         self.divergences.iter().sum()
+    }
+}
+
+impl Trace<f64> {
+    /// Maps every draw `z` of a trace sampled in unconstrained space to `x = T(z)` through
+    /// the bijection `T` (for a [`Constrained`] target: `trace.constrain(target.bijection())`);
+    /// the statistics (acceptance, divergences, timing, adapted parameters) are copied
+    /// unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// use langevin::prelude::*;
+    /// use langevin::targets::Univariate;
+    /// use langevin::transform::{Constrained, Constraint, Elementwise};
+    /// use statrs::distribution::Gamma;
+    /// let gamma = Univariate::new(Gamma::new(2.0, 1.0).unwrap());
+    /// let z_target = Constrained::new(gamma, Elementwise::new(vec![Constraint::Positive])?)?;
+    /// let mala = Mala::new(&z_target, 0.3)?;
+    /// let z_trace = Sampler::new(200).chains(2).warmup(100).seed(5).run(&mala, &[vec![0.0]])?;
+    /// let x_trace = z_trace.constrain(z_target.bijection());
+    /// assert!(x_trace.chains[0].iter().all(|&x| x > 0.0));
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn constrain<B: Bijection + ?Sized>(&self, bijection: &B) -> Trace<f64> {
+        let (n, m) = (bijection.unconstrained_dim(), bijection.constrained_dim());
+        let chains = self
+            .chains
+            .iter()
+            .map(|c| {
+                let mut out = vec![0.0; c.len() / n.max(1) * m];
+                for (z, x) in c.chunks_exact(n).zip(out.chunks_exact_mut(m)) {
+                    bijection.forward(z, x);
+                }
+                out
+            })
+            .collect();
+        let mut t = self.clone();
+        t.dim = m;
+        t.chains = chains;
+        t
+    }
+}
+
+// The deprecated trace mapping of `Constrained` lives here, on the driving side, so that the
+// `transform` module never names `Trace`.
+impl<P, B> Constrained<P, B>
+where
+    P: crate::LogDensity<Scalar = f64> + crate::Score,
+    B: Bijection,
+{
+    /// Maps every draw of a trace of `z` (as returned by a sampler run on `self`) to `x`.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `trace.constrain(target.bijection())` (`Trace::constrain`)"
+    )]
+    pub fn constrain_trace(&self, trace: &Trace<f64>) -> Trace<f64> {
+        trace.constrain(self.bijection())
     }
 }
 

@@ -52,7 +52,7 @@ where
             &(),
         )
         .unwrap();
-    let x_trace = c.constrain_trace(&z_trace);
+    let x_trace = z_trace.constrain(c.bijection());
     let last = x_trace.last_draws().iter().map(|x| x.to_vec()).collect();
     (last, z_trace.acceptance())
 }

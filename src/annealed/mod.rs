@@ -44,6 +44,13 @@
 //! * B. Efron (2011), Tweedie's formula and selection bias, *JASA* 106(496).
 //! * B. D. O. Anderson (1982), Reverse-time diffusion equation models, *Stoch. Proc. Appl.* 12(3).
 
+// Repetition kept on purpose: every reverse-time sampler exposes the same two entry points,
+// `run_from_prior(run)` and `run(run, init)`, and validates its grid the same way through the
+// shared `validate` / `grid` / `prior` helpers; the per-schedule loops differ exactly in the
+// coefficients of their affine update, which is what each sampler's docs document, so they
+// stay written out (the update itself goes through one `affine_step`). Pointer forwarding of
+// the batched traits is generated once by a macro in `scores.rs`.
+
 mod dsm;
 mod langevin;
 mod particles;

@@ -249,7 +249,7 @@ where
             })
             .collect()
     };
-    let results = crate::run::in_pool(run.threads, job)?;
+    let results = crate::pool::in_pool(run.threads, job)?;
     let mut data = Vec::with_capacity(n * d);
     let mut outs = Vec::with_capacity(results.len());
     for r in results {

@@ -59,28 +59,6 @@ impl<T: Real> SmoothedLaw for GaussianMixture<T> {
     }
 }
 
-impl<P: SmoothedLaw + ?Sized> SmoothedLaw for &P {
-    fn smoothed_log_density_and_score(
-        &self,
-        x: &[Self::Scalar],
-        alpha: Self::Scalar,
-        tau2: Self::Scalar,
-        out: &mut [Self::Scalar],
-    ) -> Self::Scalar {
-        (**self).smoothed_log_density_and_score(x, alpha, tau2, out)
-    }
-    fn smoothed_score_batch(
-        &self,
-        xs: &[Self::Scalar],
-        alpha: Self::Scalar,
-        tau2: Self::Scalar,
-        out: &mut [Self::Scalar],
-        work: &mut Vec<Self::Scalar>,
-    ) {
-        (**self).smoothed_score_batch(xs, alpha, tau2, out, work)
-    }
-}
-
 /// A noise-conditional score `s(x, σ)` evaluated for many particles at once — what the
 /// annealed samplers call. The default loops over
 /// [`NoiseConditionalScore::score_sigma_into`]; [`EmpiricalScore`] overrides it with matrix
@@ -104,38 +82,6 @@ pub trait NoiseScoreBatch: NoiseConditionalScore {
 }
 
 impl<T: Real> NoiseScoreBatch for GaussianMixture<T> {}
-
-impl<P: NoiseScoreBatch + ?Sized> NoiseScoreBatch for &P {
-    fn score_sigma_batch_into(
-        &self,
-        xs: &[Self::Scalar],
-        sigma: Self::Scalar,
-        out: &mut [Self::Scalar],
-        work: &mut Vec<Self::Scalar>,
-    ) {
-        (**self).score_sigma_batch_into(xs, sigma, out, work)
-    }
-}
-
-impl<P: NoiseConditionalScore + ?Sized> NoiseConditionalScore for &P {
-    fn score_sigma_into(&self, x: &[Self::Scalar], sigma: Self::Scalar, out: &mut [Self::Scalar]) {
-        (**self).score_sigma_into(x, sigma, out)
-    }
-    fn log_density_and_score_sigma(
-        &self,
-        x: &[Self::Scalar],
-        sigma: Self::Scalar,
-        out: &mut [Self::Scalar],
-    ) -> Option<Self::Scalar> {
-        (**self).log_density_and_score_sigma(x, sigma, out)
-    }
-}
-
-impl<P: NoiseConditionalLogDensity + ?Sized> NoiseConditionalLogDensity for &P {
-    fn log_density_sigma(&self, x: &[Self::Scalar], sigma: Self::Scalar) -> Self::Scalar {
-        (**self).log_density_sigma(x, sigma)
-    }
-}
 
 /// A time-conditional score `s(x, t) = ∇ₓ log p_t(x)` of the marginals `p_t` of a forward
 /// diffusion — what the reverse-time samplers ([`super::ReverseSampler`],
@@ -162,20 +108,61 @@ pub trait TimeConditionalScore: Target {
     }
 }
 
-impl<P: TimeConditionalScore + ?Sized> TimeConditionalScore for &P {
-    fn score_t_into(&self, x: &[Self::Scalar], t: Self::Scalar, out: &mut [Self::Scalar]) {
-        (**self).score_t_into(x, t, out)
-    }
-    fn score_t_batch_into(
-        &self,
-        xs: &[Self::Scalar],
-        t: Self::Scalar,
-        out: &mut [Self::Scalar],
-        work: &mut Vec<Self::Scalar>,
-    ) {
-        (**self).score_t_batch_into(xs, t, out, work)
-    }
+// Pointer forwarding: a score shared by reference, in a `Box` or in an `Arc` (a trained model
+// shared across threads) keeps its batched and smoothed evaluations, not only the per-point
+// defaults — the same rule as `density`'s forwarding of `Target`, `Score` and the
+// noise-conditional traits.
+macro_rules! forward_batched {
+    ($($ptr:ty),*) => {$(
+        impl<P: SmoothedLaw + ?Sized> SmoothedLaw for $ptr {
+            fn smoothed_log_density_and_score(
+                &self,
+                x: &[Self::Scalar],
+                alpha: Self::Scalar,
+                tau2: Self::Scalar,
+                out: &mut [Self::Scalar],
+            ) -> Self::Scalar {
+                (**self).smoothed_log_density_and_score(x, alpha, tau2, out)
+            }
+            fn smoothed_score_batch(
+                &self,
+                xs: &[Self::Scalar],
+                alpha: Self::Scalar,
+                tau2: Self::Scalar,
+                out: &mut [Self::Scalar],
+                work: &mut Vec<Self::Scalar>,
+            ) {
+                (**self).smoothed_score_batch(xs, alpha, tau2, out, work)
+            }
+        }
+        impl<P: NoiseScoreBatch + ?Sized> NoiseScoreBatch for $ptr {
+            fn score_sigma_batch_into(
+                &self,
+                xs: &[Self::Scalar],
+                sigma: Self::Scalar,
+                out: &mut [Self::Scalar],
+                work: &mut Vec<Self::Scalar>,
+            ) {
+                (**self).score_sigma_batch_into(xs, sigma, out, work)
+            }
+        }
+        impl<P: TimeConditionalScore + ?Sized> TimeConditionalScore for $ptr {
+            fn score_t_into(&self, x: &[Self::Scalar], t: Self::Scalar, out: &mut [Self::Scalar]) {
+                (**self).score_t_into(x, t, out)
+            }
+            fn score_t_batch_into(
+                &self,
+                xs: &[Self::Scalar],
+                t: Self::Scalar,
+                out: &mut [Self::Scalar],
+                work: &mut Vec<Self::Scalar>,
+            ) {
+                (**self).score_t_batch_into(xs, t, out, work)
+            }
+        }
+    )*};
 }
+forward_batched!(&P, Box<P>, std::sync::Arc<P>);
 
 /// The exact marginals `p_t = law(α_t X₀ + σ_t Z)` of a linear forward SDE started from a law
 /// with exact smoothings ([`SmoothedLaw`]): its score is a [`TimeConditionalScore`].

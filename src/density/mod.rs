@@ -103,6 +103,27 @@ macro_rules! forward_target {
                 (**self).log_density_and_score(x, out)
             }
         }
+        impl<P: NoiseConditionalScore + ?Sized> NoiseConditionalScore for $ptr {
+            #[inline]
+            fn score_sigma_into(&self, x: &[Self::Scalar], sigma: Self::Scalar, out: &mut [Self::Scalar]) {
+                (**self).score_sigma_into(x, sigma, out)
+            }
+            #[inline]
+            fn log_density_and_score_sigma(
+                &self,
+                x: &[Self::Scalar],
+                sigma: Self::Scalar,
+                out: &mut [Self::Scalar],
+            ) -> Option<Self::Scalar> {
+                (**self).log_density_and_score_sigma(x, sigma, out)
+            }
+        }
+        impl<P: NoiseConditionalLogDensity + ?Sized> NoiseConditionalLogDensity for $ptr {
+            #[inline]
+            fn log_density_sigma(&self, x: &[Self::Scalar], sigma: Self::Scalar) -> Self::Scalar {
+                (**self).log_density_sigma(x, sigma)
+            }
+        }
     )*};
 }
 forward_target!(&P, Box<P>, Arc<P>);

@@ -26,6 +26,16 @@
 //! chains, NaN or infinite values, bad parameters) yields a
 //! [`DiagnosticsError`] whose message says what to change.
 //!
+//! # Layering and errors
+//!
+//! This module is a leaf library: apart from [`ksd_score`] / [`ksd_test_score`] (which
+//! take a [`crate::Score`] and return the crate's [`crate::Error`]), nothing here imports
+//! any other part of the crate, so every layer — traces, the health report, the conformance
+//! kit, a user's own code on draws from elsewhere — can call it on plain slices. It keeps its
+//! own error type, [`DiagnosticsError`]; the crate-wide [`crate::Error`] wraps it as
+//! [`crate::Error::Diagnostics`] (via `From`), so `?` in code returning `langevin::Result`
+//! converts it and a caller that matches on the crate error sees the diagnostic's own variant.
+//!
 //! # References
 //!
 //! * Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021). Rank-normalization,

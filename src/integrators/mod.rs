@@ -21,6 +21,15 @@
 //! integrator: `cargo run --release --example convergence_order`; to measure your own, use
 //! [`crate::testing::estimate_order`].
 
+// One way to take a step: drawing the noise and applying it are separated once, in the
+// trait — `step_with_noise` is the deterministic core every integrator implements, and the
+// provided `step` draws the increments (`draw_noise`, overridden only where the noise has more
+// structure, SRA1's (ΔW, ΔZ) pairs) and then calls it. What the duplicate finder still lists
+// across the files of this module is the `step_with_noise` signature itself and the
+// scratch-splitting at its top: the shape of a trait implementation, left as the clearest form
+// (a macro generating the signatures would hide the one thing each file is about).
+// Euler–Maruyama alone overrides `step`, with a fused draw-and-update for scalar noise.
+
 mod euler_maruyama;
 mod heun;
 mod milstein;

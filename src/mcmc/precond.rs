@@ -110,9 +110,7 @@ impl<T: Real> Metric<T> {
         }
         crate::error::check_finite("dense metric", m)?;
         let a: Vec<f64> = m.iter().map(|v| v.to_f64()).collect();
-        let chol = cholesky(&a, d).ok_or(Error::NotPositiveDefinite {
-            what: "dense metric",
-        })?;
+        let chol = crate::linalg::lower_row_major(&crate::linalg::cholesky(&a, d, "dense metric")?);
         Ok(Self {
             repr: Repr::Dense {
                 d,
@@ -217,38 +215,6 @@ impl<T: Real> Metric<T> {
             }
         }
     }
-}
-
-/// Lower Cholesky factor of a symmetric positive-definite row-major `d × d` matrix, or `None`.
-pub(crate) fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
-    let scale = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
-    for i in 0..d {
-        for j in 0..i {
-            if (a[i * d + j] - a[j * d + i]).abs() > 1e-10 * scale.max(f64::MIN_POSITIVE) {
-                return None;
-            }
-        }
-    }
-    let mut l = vec![0.0; d * d];
-    for j in 0..d {
-        let mut s = a[j * d + j];
-        for k in 0..j {
-            s -= l[j * d + k] * l[j * d + k];
-        }
-        if !(s > 0.0 && s.is_finite()) {
-            return None;
-        }
-        let ljj = s.sqrt();
-        l[j * d + j] = ljj;
-        for i in j + 1..d {
-            let mut s = a[i * d + j];
-            for k in 0..j {
-                s -= l[i * d + k] * l[j * d + k];
-            }
-            l[i * d + j] = s / ljj;
-        }
-    }
-    Some(l)
 }
 
 /// Access to the per-chain preconditioner of a kernel (used by mass-matrix adaptation).

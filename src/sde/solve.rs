@@ -212,7 +212,7 @@ impl<T: Real> Solver<T> {
         };
         let job =
             || -> Vec<Result<Vec<T>>> { (0..self.paths).into_par_iter().map(run_path).collect() };
-        let results = crate::run::in_pool(self.threads, job)?;
+        let results = crate::pool::in_pool(self.threads, job)?;
         let mut data = Vec::with_capacity(self.paths * n_saves * d);
         for r in results {
             data.extend_from_slice(&r?);

@@ -121,19 +121,8 @@ impl<T: Real> Gaussian<T> {
         let d = mean.len();
         check_len("covariance (row-major d×d)", d * d, cov.len())?;
         check_finite("covariance", cov)?;
-        let m = DMatrix::<f64>::from_fn(d, d, |i, j| cov[i * d + j].to_f64());
-        for i in 0..d {
-            for j in 0..i {
-                let (a, b) = (m[(i, j)], m[(j, i)]);
-                if (a - b).abs() > 1e-10 * (a.abs() + b.abs()).max(f64::MIN_POSITIVE) {
-                    return Err(Error::NotPositiveDefinite {
-                        what: "covariance (not symmetric)",
-                    });
-                }
-            }
-        }
-        let ch =
-            nalgebra::Cholesky::new(m).ok_or(Error::NotPositiveDefinite { what: "covariance" })?;
+        let a: Vec<f64> = cov.iter().map(|v| v.to_f64()).collect();
+        let ch = crate::linalg::cholesky(&a, d, "covariance")?;
         let l = ch.l();
         let ln_det: f64 = 2.0 * (0..d).map(|i| l[(i, i)].ln()).sum::<f64>();
         let p = ch.inverse();

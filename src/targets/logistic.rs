@@ -4,6 +4,7 @@ use crate::real::dot8;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
+use nalgebra::{Cholesky, Dyn};
 
 /// The posterior of Bayesian logistic regression with an isotropic Gaussian prior.
 ///
@@ -182,23 +183,14 @@ impl<T: Real> LogisticPosterior<T> {
             self.score_into(&beta, &mut g);
             let l = self.neg_hessian_cholesky(&beta)?;
             let gf: Vec<f64> = g.iter().map(|v| v.to_f64()).collect();
-            let step = chol_solve(&l, d, &gf);
+            let step = crate::linalg::solve(&l, &gf);
             let decrement: f64 = step.iter().zip(&gf).map(|(a, b)| a * b).sum();
             for (b, s) in beta.iter_mut().zip(&step) {
                 *b += T::c(*s);
             }
             if decrement < 1e-12 {
                 let l = self.neg_hessian_cholesky(&beta)?;
-                let mut cov = vec![0.0; d * d];
-                let mut e = vec![0.0; d];
-                for j in 0..d {
-                    e.iter_mut().for_each(|v| *v = 0.0);
-                    e[j] = 1.0;
-                    let col = chol_solve(&l, d, &e);
-                    for i in 0..d {
-                        cov[i * d + j] = col[i];
-                    }
-                }
+                let mut cov = crate::linalg::row_major(&l.inverse());
                 // Symmetrise rounding.
                 for i in 0..d {
                     for j in 0..i {
@@ -216,33 +208,11 @@ impl<T: Real> LogisticPosterior<T> {
         })
     }
 
-    /// The lower Cholesky factor of [`LogisticPosterior::neg_hessian`] at `beta`.
-    fn neg_hessian_cholesky(&self, beta: &[T]) -> Result<Vec<f64>> {
+    /// The Cholesky factorisation of [`LogisticPosterior::neg_hessian`] at `beta`.
+    fn neg_hessian_cholesky(&self, beta: &[T]) -> Result<Cholesky<f64, Dyn>> {
         let h = self.neg_hessian(beta)?;
-        crate::mcmc::precond::cholesky(&h, self.d).ok_or(Error::NotPositiveDefinite {
-            what: "negative Hessian of the logistic posterior",
-        })
+        crate::linalg::cholesky(&h, self.d, "negative Hessian of the logistic posterior")
     }
-}
-
-/// Solves `L Lᵀ z = b` for a row-major lower Cholesky factor `L`.
-fn chol_solve(l: &[f64], d: usize, b: &[f64]) -> Vec<f64> {
-    let mut z = b.to_vec();
-    for i in 0..d {
-        let mut s = z[i];
-        for k in 0..i {
-            s -= l[i * d + k] * z[k];
-        }
-        z[i] = s / l[i * d + i];
-    }
-    for i in (0..d).rev() {
-        let mut s = z[i];
-        for k in i + 1..d {
-            s -= l[k * d + i] * z[k];
-        }
-        z[i] = s / l[i * d + i];
-    }
-    z
 }
 
 /// `softplus(t) = max(t, 0) + ln(1 + e^(−|t|))`.

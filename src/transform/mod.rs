@@ -12,7 +12,8 @@
 //! so if `z ~ p_z` then `T(z) ~ p_x` exactly. [`Constrained`] wraps any constrained target
 //! (a [`LogDensity`] `+` [`Score`] on the constrained space, `f64`) and a [`Bijection`] into
 //! this unconstrained target; the samplers run on it unchanged, and
-//! [`Constrained::constrain_trace`] maps a [`Trace`] of `z` draws back to `x`.
+//! [`crate::Trace::constrain`] maps a trace of `z` draws back to `x` (the mapping of a whole
+//! trace belongs to the driving side: this module knows no traces).
 //!
 //! Bijections provided:
 //!
@@ -40,7 +41,7 @@
 //! let z0 = z_target.to_unconstrained(&[1.0])?;          // start at x = 1
 //! let mala = Mala::new(&z_target, 0.3)?;
 //! let z_trace = Sampler::new(4_000).chains(4).warmup(300).seed(5).run(&mala, &[z0])?;
-//! let x_trace = z_target.constrain_trace(&z_trace);      // back to x > 0
+//! let x_trace = z_trace.constrain(z_target.bijection()); // back to x > 0
 //! assert!((x_trace.mean()[0] - 2.0).abs() < 0.25);       // E = α/β = 2
 //! # Ok::<(), langevin::Error>(())
 //! ```
@@ -55,7 +56,6 @@ pub use simplex::StickBreaking;
 
 use crate::density::{LogDensity, Score, Target};
 use crate::error::check_len;
-use crate::trace::Trace;
 use crate::{Error, Result};
 use std::cell::RefCell;
 
@@ -340,29 +340,6 @@ where
         let mut z = vec![0.0; self.bijection.unconstrained_dim()];
         self.bijection.inverse(x, &mut z)?;
         Ok(z)
-    }
-    /// Maps every draw of a trace of `z` (as returned by a sampler run on `self`) to `x`;
-    /// the statistics (acceptance, divergences, timing) are copied unchanged.
-    pub fn constrain_trace(&self, trace: &Trace<f64>) -> Trace<f64> {
-        let (n, m) = (
-            self.bijection.unconstrained_dim(),
-            self.bijection.constrained_dim(),
-        );
-        let chains = trace
-            .chains
-            .iter()
-            .map(|c| {
-                let mut out = vec![0.0; c.len() / n.max(1) * m];
-                for (z, x) in c.chunks_exact(n).zip(out.chunks_exact_mut(m)) {
-                    self.bijection.forward(z, x);
-                }
-                out
-            })
-            .collect();
-        let mut t = trace.clone();
-        t.dim = m;
-        t.chains = chains;
-        t
     }
 }
 

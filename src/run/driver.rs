@@ -1,6 +1,7 @@
-//! The multi-chain driver: warm-up, draws, thinning, seeding, parallelism, observers.
+//! [`Sampler`]: the multi-chain driver (warm-up, draws, thinning, seeding, parallelism).
 
-use crate::mcmc::{Kernel, StepInfo};
+use super::{Adaptation, NoAdaptation, Observer};
+use crate::mcmc::Kernel;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::rng::{ChainRng, stream};
@@ -8,68 +9,6 @@ use crate::trace::Trace;
 use crate::{Error, Real, Result};
 use rayon::prelude::*;
 use std::time::Instant;
-
-/// Called by the driver at every transition of every chain — the hook for progress bars and
-/// custom recording. Chains run in parallel, so methods take `&self` (use atomics or a mutex
-/// inside). Every method has a no-op default; `()` observes nothing.
-pub trait Observer<T>: Sync {
-    /// Before any chain starts: the number of chains and of transitions per chain.
-    fn on_start(&self, chains: usize, iterations_per_chain: usize) {
-        let _ = (chains, iterations_per_chain);
-    }
-    /// After transition `iteration` (0-based, warm-up included) of chain `chain`, with the
-    /// new position `x`.
-    fn on_step(&self, chain: usize, iteration: usize, warmup: bool, info: &StepInfo, x: &[T]) {
-        let _ = (chain, iteration, warmup, info, x);
-    }
-    /// When chain `chain` has finished (successfully or not).
-    fn on_chain_end(&self, chain: usize) {
-        let _ = chain;
-    }
-}
-
-impl<T> Observer<T> for () {}
-
-/// A warm-up strategy: tunes a chain's kernel parameters (step size, preconditioner) during
-/// warm-up, then freezes them, so the draws come from a fixed, valid Markov kernel.
-pub trait Adaptation<K: Kernel>: Sync {
-    /// The adaptation's per-chain state.
-    type State: Send;
-    /// Called once per chain before warm-up, with the number of warm-up iterations.
-    fn start(&self, kernel: &K, chain: &mut K::State, warmup: usize) -> Self::State;
-    /// Called after each warm-up transition.
-    fn adapt(
-        &self,
-        kernel: &K,
-        chain: &mut K::State,
-        state: &mut Self::State,
-        iteration: usize,
-        info: &StepInfo,
-    );
-    /// Called at the end of warm-up: sets the final values and returns the adapted step size
-    /// (reported in [`Trace::adapted_step_size`]).
-    fn finish(&self, kernel: &K, chain: &mut K::State, state: Self::State) -> Option<f64>;
-    /// Called after [`Adaptation::finish`]: the adapted metric (mass matrix) of the chain, if
-    /// the adaptation tunes one — its diagonal (length d) or the full matrix row-major
-    /// (length d²) — reported in [`Trace::adapted_mass`]. Defaults to `None`.
-    fn adapted_metric(&self, kernel: &K, chain: &K::State) -> Option<Vec<f64>> {
-        let _ = (kernel, chain);
-        None
-    }
-}
-
-/// No adaptation: the kernel's parameters are used as given.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoAdaptation;
-
-impl<K: Kernel> Adaptation<K> for NoAdaptation {
-    type State = ();
-    fn start(&self, _: &K, _: &mut K::State, _: usize) {}
-    fn adapt(&self, _: &K, _: &mut K::State, _: &mut (), _: usize, _: &StepInfo) {}
-    fn finish(&self, _: &K, _: &mut K::State, _: ()) -> Option<f64> {
-        None
-    }
-}
 
 /// Runs C chains of a [`Kernel`] for `warmup + draws × thin` transitions each, in parallel.
 ///
@@ -222,7 +161,7 @@ impl Sampler {
                 })
                 .collect()
         };
-        let results = in_pool(self.threads, job)?;
+        let results = crate::pool::in_pool(self.threads, job)?;
         let mut trace = Trace {
             dim: kernel.dim(),
             n_draws: self.draws,
@@ -344,24 +283,5 @@ impl<T: Real> core::fmt::Debug for ChainOut<T> {
         f.debug_struct("ChainOut")
             .field("draws", &self.draws.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Runs `job` on rayon's global pool (`threads = None`) or on a dedicated pool of `threads`
-/// threads. Every parallel loop of the crate goes through here; results never depend on the
-/// choice because each chain, path or particle owns its stream.
-pub(crate) fn in_pool<R: Send>(
-    threads: Option<usize>,
-    job: impl FnOnce() -> R + Send,
-) -> Result<R> {
-    match threads {
-        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| Error::InvalidConfig {
-                reason: format!("cannot build a pool of {n} threads: {e}"),
-            })?
-            .install(job)),
-        None => Ok(job()),
     }
 }

@@ -1,0 +1,21 @@
+//! The driving layer: running many chains of a [`crate::Kernel`] — warm-up and its
+//! [`Adaptation`], recorded draws and thinning, per-chain seeding, parallelism, and the
+//! [`Observer`] hook.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `driver.rs` | [`Sampler`]: the run builder and the per-chain loop |
+//! | `observer.rs` | [`Observer`]: per-transition callbacks (progress bars, custom recording) |
+//! | `adaptation.rs` | [`Adaptation`], [`NoAdaptation`]: the warm-up hook (the strategies are in [`crate::adapt`]) |
+//!
+//! Thread pools are not a driver concern of their own: every parallel loop of the crate (this
+//! driver, the particle samplers, the multi-path SDE solver) goes through the crate-private
+//! `pool` module below all of them.
+
+mod adaptation;
+mod driver;
+mod observer;
+
+pub use adaptation::{Adaptation, NoAdaptation};
+pub use driver::Sampler;
+pub use observer::Observer;
