@@ -12,7 +12,10 @@ use std::hint::black_box;
 use std::io::{BufRead, BufReader};
 
 fn digits() -> Vec<f64> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/digits.csv.gz"
+    );
     let f = std::fs::File::open(path).expect("examples/data/digits.csv.gz");
     let mut data = Vec::new();
     for line in BufReader::new(flate2::read::GzDecoder::new(f)).lines() {

@@ -3,7 +3,7 @@
 //! `AutoDiff::new` (d passes with Dual64), `chunk8` is `AutoDiff::chunked::<8>` (⌈d/8⌉
 //! passes with an 8-wide gradient dual).
 //!
-//! `cargo bench --features autodiff --bench autodiff -- --quick`
+//! `cargo bench -p langevin-benches --features autodiff --bench autodiff -- --quick`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use langevin::autodiff::{AutoDiff, DualScalar, GenericLogDensity};

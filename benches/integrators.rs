@@ -2,7 +2,7 @@
 //!
 //! SDE integrators step the isotropic Ornstein–Uhlenbeck process (scalar noise; the noise
 //! draw is included, as in a simulation); BAOAB / OBABO / SGLD step on a standard Gaussian.
-//! Run briefly: `cargo bench --bench integrators -- --quick`.
+//! Run briefly: `cargo bench -p langevin-benches --bench integrators -- --quick`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use langevin::integrators::{Baoab, Milstein, MilsteinDerivativeFree, Obabo, Sra1, StochasticHeun};

@@ -1,7 +1,7 @@
 //! Per-step cost of ULA and MALA on an isotropic Gaussian, beside hand-written loops doing
 //! the same arithmetic with the same RNG (Xoshiro256++ and rand_distr's ziggurat normal).
 //!
-//! `cargo bench --bench step`. The library should be within 1.10× of the hand loop for
+//! `cargo bench -p langevin-benches --bench step`. The library should be within 1.10× of the hand loop for
 //! d ≥ 100 (the cost is the normal draws, ≈ 2 ns per coordinate).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
