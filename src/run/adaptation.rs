@@ -19,11 +19,11 @@ pub trait Adaptation<K: Kernel>: Sync {
         info: &StepInfo,
     );
     /// Called at the end of warm-up: sets the final values and returns the adapted step size
-    /// (reported in [`Trace::adapted_step_size`]).
+    /// (reported in [`crate::Trace::adapted_step_size`]).
     fn finish(&self, kernel: &K, chain: &mut K::State, state: Self::State) -> Option<f64>;
     /// Called after [`Adaptation::finish`]: the adapted metric (mass matrix) of the chain, if
     /// the adaptation tunes one — its diagonal (length d) or the full matrix row-major
-    /// (length d²) — reported in [`Trace::adapted_mass`]. Defaults to `None`.
+    /// (length d²) — reported in [`crate::Trace::adapted_mass`]. Defaults to `None`.
     fn adapted_metric(&self, kernel: &K, chain: &K::State) -> Option<Vec<f64>> {
         let _ = (kernel, chain);
         None
