@@ -485,9 +485,8 @@ impl NoiseScoreBatch for PerPoint<'_> {}
 /// Any noise-conditional score: EDM (Heun and churn) on an empirical score (200 points in
 /// ℝ³, 150 particles = three blocks, the last partial) gives the same particles through the
 /// batched GEMM path as through per-point evaluation (1e-9), and churned runs are
-/// bit-identical on 1 and 2 threads. Bugs caught: scores of a block evaluated at the wrong
-/// buffer (y vs x) in the batched path, per-thread RNGs, churn noise drawn from a shared
-/// stream.
+/// bit-identical on 1 and 2 threads. Bugs caught: a batched call on a stale or mis-sized
+/// buffer (the partial last block), per-thread RNGs, churn noise drawn from a shared stream.
 #[test]
 fn edm_on_empirical_score_batched_and_thread_independent() -> Result<()> {
     let mut rng = langevin::rng::stream(77, 0);

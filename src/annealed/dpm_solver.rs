@@ -2,7 +2,7 @@
 //! probability-flow ODE, in log-SNR steps.
 
 use super::particles::{ParticleInit, ParticleRun, Particles, run_blocks};
-use super::reverse::{prior, validate};
+use super::reverse::{grid, prior, validate};
 use super::scores::TimeConditionalScore;
 use super::sde::ForwardSde;
 use crate::error::check_len;
@@ -98,16 +98,10 @@ where
     /// [`Error::ZeroCount`] for `n_steps = 0`, [`Error::InvalidSchedule`] unless `0 < ε < 1`
     /// (or if the SDE's log-SNR is not strictly decreasing), [`Error::DimensionMismatch`] if
     /// the score and SDE dimensions differ.
-    pub fn new(sde: S, score: P, n_steps: usize, eps: f64, grid: TimeGrid) -> Result<Self> {
+    pub fn new(sde: S, score: P, n_steps: usize, eps: f64, spacing: TimeGrid) -> Result<Self> {
         validate(n_steps, eps, sde.dim(), score.dim())?;
-        let times = match grid {
-            TimeGrid::Time => {
-                let mut t: Vec<f64> = (0..=n_steps)
-                    .map(|k| 1.0 - k as f64 * (1.0 - eps) / n_steps as f64)
-                    .collect();
-                t[n_steps] = eps;
-                t
-            }
+        let times = match spacing {
+            TimeGrid::Time => grid(n_steps, eps),
             TimeGrid::LogSnr => {
                 let (l0, l1) = (log_snr(&sde, 1.0), log_snr(&sde, eps));
                 let mut t = vec![1.0; n_steps + 1];

@@ -13,7 +13,7 @@ use crate::sde::{NoiseKind, Sde};
 use crate::{Error, Real, Result};
 
 /// The time grid `t_k = 1 − k (1 − ε)/N`, k = 0..N, from 1 down to ε.
-fn grid(n: usize, eps: f64) -> Vec<f64> {
+pub(super) fn grid(n: usize, eps: f64) -> Vec<f64> {
     let mut t: Vec<f64> = (0..=n)
         .map(|k| 1.0 - k as f64 * (1.0 - eps) / n as f64)
         .collect();
