@@ -103,10 +103,12 @@ impl Churn {
 /// variance error is twice that — the 18-step grid Karras et al. use on images leaves this
 /// Gaussian's variance ≈ 11 % too large). The final Euler step to 0
 /// adds an O(σ_min²) error that does not shrink with N (σ_min = 0.002 makes it negligible).
-/// Churn re-injects noise, which corrects errors made at earlier levels (the SDE "forgets")
-/// at the price of a first-order local error at each churned step. Heun is explicit: very
-/// large steps on a stiff score (σ̂ − σ_{i+1} ≫ data scale, small S_tmin with few steps) can
-/// overshoot; the ρ = 7 Karras levels keep the steps small where σ is small.
+/// Churn re-injects noise so that errors made at earlier levels (chiefly those of a learned
+/// score) are partly forgotten (Karras et al. §4), but the churned step is itself not an
+/// ODE step and adds discretisation error: with the exact score it does not help. On the
+/// Gaussian of the tests (data N(2, 0.25), 18 levels, exact recursion) the final variance is
+/// 0.278 for Heun and 0.310 with churn (5, 0.5, 10, 1). Heun is explicit: steps much larger
+/// than the data scale where σ is small would overshoot; the ρ = 7 levels keep them small there.
 ///
 /// # Particles
 /// Runs the particles of a [`ParticleRun`] in parallel blocks with batched score calls
