@@ -13,7 +13,7 @@ use crate::sde::{NoiseKind, Sde};
 use crate::{Error, Real, Result};
 
 /// The time grid `t_k = 1 − k (1 − ε)/N`, k = 0..N, from 1 down to ε.
-fn grid(n: usize, eps: f64) -> Vec<f64> {
+pub(super) fn grid(n: usize, eps: f64) -> Vec<f64> {
     let mut t: Vec<f64> = (0..=n)
         .map(|k| 1.0 - k as f64 * (1.0 - eps) / n as f64)
         .collect();
@@ -21,7 +21,7 @@ fn grid(n: usize, eps: f64) -> Vec<f64> {
     t
 }
 
-fn validate(n_steps: usize, eps: f64, dim_sde: usize, dim_score: usize) -> Result<()> {
+pub(super) fn validate(n_steps: usize, eps: f64, dim_sde: usize, dim_score: usize) -> Result<()> {
     if n_steps == 0 {
         return Err(Error::ZeroCount {
             what: "reverse-time steps",
@@ -39,14 +39,14 @@ fn validate(n_steps: usize, eps: f64, dim_sde: usize, dim_score: usize) -> Resul
 
 /// The start of every reverse-time run: a draw of the SDE's prior `N(0, prior_std² I)` from
 /// the particle's own stream.
-fn prior<S: ForwardSde + Sync>(sde: &S) -> impl ParticleInit<S::Scalar> + '_ {
+pub(super) fn prior<S: ForwardSde + Sync>(sde: &S) -> impl ParticleInit<S::Scalar> + '_ {
     |_i: usize, rng: &mut ChainRng, x: &mut [S::Scalar]| sde.sample_prior(rng, x)
 }
 
 /// `x ← c_x x + c_s s + c_z z` for every particle of a block, `s` the scores in `blk.s` and
 /// `z ~ N(0, I)` from the particle's stream (nothing is drawn when `c_z` is `None`): the
 /// Euler–Maruyama, ancestral and DDIM steps are all of this form.
-fn affine_step<T: Real>(blk: &mut Block<T>, d: usize, cx: T, cs: T, cz: Option<T>) {
+pub(super) fn affine_step<T: Real>(blk: &mut Block<T>, d: usize, cx: T, cs: T, cz: Option<T>) {
     let Block { x, s, rngs, .. } = blk;
     match cz {
         Some(cz) => {
