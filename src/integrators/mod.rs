@@ -34,7 +34,7 @@ mod euler_maruyama;
 mod heun;
 mod milstein;
 mod sra;
-mod underdamped;
+pub(crate) mod underdamped;
 
 pub use euler_maruyama::EulerMaruyama;
 pub use heun::StochasticHeun;

@@ -8,6 +8,23 @@ use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
 use rand::Rng;
 
+/// B: the momentum kick `v ← v + τ ∇log p(x)` (`g` the cached score). Shared by the
+/// splittings here and by [`crate::mcmc::Malt`].
+#[inline]
+pub(crate) fn kick<T: Real>(v: &mut [T], g: &[T], tau: T) {
+    for (v, &g) in v.iter_mut().zip(g) {
+        *v += tau * g;
+    }
+}
+
+/// A: the position drift `x ← x + τ M⁻¹ v` (diagonal `M`, given as `1/M`).
+#[inline]
+pub(crate) fn drift<T: Real>(x: &mut [T], v: &[T], inv_mass: &[T], tau: T) {
+    for ((x, &v), &im) in x.iter_mut().zip(v).zip(inv_mass) {
+        *x += tau * im * v;
+    }
+}
+
 /// Shared configuration of the two splittings.
 #[derive(Debug, Clone)]
 struct Config<P: Target> {
@@ -104,16 +121,11 @@ impl<P: Score> Config<P> {
 
     #[inline]
     fn b(&self, s: &mut UnderdampedState<P::Scalar>) {
-        let hh = P::Scalar::c(0.5) * self.h;
-        for (v, &g) in s.v.iter_mut().zip(&s.score) {
-            *v += hh * g;
-        }
+        kick(&mut s.v, &s.score, P::Scalar::c(0.5) * self.h);
     }
     #[inline]
     fn a(&self, s: &mut UnderdampedState<P::Scalar>, tau: P::Scalar) {
-        for ((x, &v), &im) in s.x.iter_mut().zip(&s.v).zip(&self.inv_mass) {
-            *x += tau * im * v;
-        }
+        drift(&mut s.x, &s.v, &self.inv_mass, tau);
     }
     #[inline]
     fn o(&self, v: &mut [P::Scalar], xi: &[P::Scalar]) {

@@ -1,17 +1,20 @@
-//! Markov kernels: unadjusted Langevin ([`Ula`]), Metropolis-adjusted Langevin ([`Mala`]) and
-//! stochastic-gradient Langevin ([`Sgld`]) with its step schedules.
+//! Markov kernels: unadjusted Langevin ([`Ula`]), Metropolis-adjusted Langevin ([`Mala`]),
+//! Metropolis-adjusted Langevin trajectories ([`Malt`]) and stochastic-gradient Langevin
+//! ([`Sgld`]) with its step schedules.
 //!
 //! A [`Kernel`] is an immutable configuration; its per-chain [`Kernel::State`] owns the
 //! position, cached evaluations and scratch buffers, so a step allocates nothing and one
 //! kernel can drive many chains on many threads.
 
 mod mala;
+mod malt;
 pub(crate) mod precond;
 mod sgld;
 mod step_schedule;
 mod ula;
 
 pub use mala::{Mala, MalaState, mala_log_acceptance};
+pub use malt::{Malt, MaltState};
 pub use precond::{
     Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
     precond_mala_log_acceptance,
