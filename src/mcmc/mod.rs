@@ -1,11 +1,12 @@
 //! Markov kernels: unadjusted Langevin ([`Ula`]), Metropolis-adjusted Langevin ([`Mala`]),
-//! Metropolis-adjusted Langevin trajectories ([`Malt`]) and stochastic-gradient Langevin
-//! ([`Sgld`]) with its step schedules.
+//! Metropolis-adjusted Langevin trajectories ([`Malt`]), Barker's proposal ([`Barker`]) and
+//! stochastic-gradient Langevin ([`Sgld`]) with its step schedules.
 //!
 //! A [`Kernel`] is an immutable configuration; its per-chain [`Kernel::State`] owns the
 //! position, cached evaluations and scratch buffers, so a step allocates nothing and one
 //! kernel can drive many chains on many threads.
 
+mod barker;
 mod mala;
 mod malt;
 pub(crate) mod precond;
@@ -13,6 +14,7 @@ mod sgld;
 mod step_schedule;
 mod ula;
 
+pub use barker::{Barker, BarkerState, barker_log_acceptance};
 pub use mala::{Mala, MalaState, mala_log_acceptance};
 pub use malt::{Malt, MaltState};
 pub use precond::{
