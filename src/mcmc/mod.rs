@@ -1,6 +1,7 @@
 //! Markov kernels: unadjusted Langevin ([`Ula`]), Metropolis-adjusted Langevin ([`Mala`]),
 //! Metropolis-adjusted Langevin trajectories ([`Malt`]), Barker's proposal ([`Barker`]) and
-//! stochastic-gradient Langevin ([`Sgld`]) with its step schedules.
+//! the stochastic-gradient family — [`Sgld`], RMSprop-preconditioned [`PSgld`] and [`Sghmc`] —
+//! with its step schedules.
 //!
 //! A [`Kernel`] is an immutable configuration; its per-chain [`Kernel::State`] owns the
 //! position, cached evaluations and scratch buffers, so a step allocates nothing and one
@@ -10,6 +11,8 @@ mod barker;
 mod mala;
 mod malt;
 pub(crate) mod precond;
+mod psgld;
+mod sghmc;
 mod sgld;
 mod step_schedule;
 mod ula;
@@ -21,6 +24,8 @@ pub use precond::{
     Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
     precond_mala_log_acceptance,
 };
+pub use psgld::{PSgld, PSgldState};
+pub use sghmc::{Sghmc, SghmcState};
 pub use sgld::{ExactScore, GradientNoise, Sgld, SgldState, StochasticScore};
 pub use step_schedule::{Constant, PolynomialDecay, StepSchedule};
 pub use ula::{Ula, UlaState};
