@@ -14,6 +14,8 @@
 //! * preconditioned MALA, diagonal metric and step in Stan's windows (0.574);
 //! * MALT, step by dual averaging to 0.65 with the integration time τ = L·h and friction γ
 //!   fixed per target (funnel τ = 3, γ = 0.5; logistic τ = 1, γ = 1; ring τ = 2, γ = 1);
+//! * MALT (diag): the same with a diagonal mass `M⁻¹ ≈ diag Cov` and the step adapted in
+//!   Stan's windows (the same τ, γ);
 //! * Barker's proposal with a diagonal preconditioner, step by dual averaging to 0.4.
 //!
 //! ESS is the minimum bulk ESS over coordinates (rank-normalised, all chains); "gradients"
@@ -205,6 +207,8 @@ where
         &count,
         init_sd,
     )?);
+    let wa = WindowedAdaptation::new(MetricAdaptation::Diagonal).target_accept(0.65)?;
+    rows.push(run("MALT (diag)", &m, &wa, &count, init_sd)?);
 
     let barker = Barker::new(&t, 0.1, Metric::identity(d)?)?;
     let wa = WindowedAdaptation::new(MetricAdaptation::Diagonal).target_accept(0.4)?;

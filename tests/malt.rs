@@ -179,7 +179,8 @@ fn t4(seed: u64) -> InvarianceTest {
     InvarianceTest::new(20_000, 10).seed(seed)
 }
 
-/// MALT leaves a correlated anisotropic 2-D Gaussian and a Student-t(ν = 7) invariant
+/// MALT leaves a correlated anisotropic 2-D Gaussian (unit and diagonal mass) and a
+/// Student-t(ν = 7) invariant
 /// (α = 2e-6 per report, split by the kit: 6 sub-tests for the Gaussian, 3 for the t), with
 /// movement checks (mean ‖x_K − x₀‖ > 0.5), and the cooled twin (MALT on log p × 1.1, started
 /// from the original law) fails the same test.
@@ -196,6 +197,11 @@ fn malt_k_step_invariance_gaussian_and_student_t() {
     let malt = Malt::new(g.clone(), 0.5, 4, 0.5).unwrap();
     let r = t4(41).min_movement(0.5).run(&malt, &g).unwrap();
     eprintln!("Gaussian: {r}");
+    assert!(r.passed(), "{r}");
+    // The same with a diagonal mass (the per-chain mass path of `TunableMetric`).
+    let massive = malt.clone().with_mass(vec![0.5, 2.0]).unwrap();
+    let r = t4(45).min_movement(0.5).run(&massive, &g).unwrap();
+    eprintln!("Gaussian, mass diag(0.5, 2): {r}");
     assert!(r.passed(), "{r}");
 
     let t = student7();
@@ -261,4 +267,29 @@ fn malt_naive_energy_mutant_fails() {
     let r = t4(44).run(&k, &g).unwrap();
     eprintln!("naive-energy mutant: {r}");
     assert!(!r.passed(), "the naive-energy bug was not caught: {r}");
+}
+
+/// `TunableMetric::set_metric(M⁻¹)` gives the same trajectory as a kernel built with mass `M`
+/// (bitwise-close, 1e-14), and a dense metric is a typed error. Bug caught: the metric taken
+/// as the mass instead of its inverse, `sqrt_mass` not refreshed with `inv_mass`.
+#[test]
+fn malt_set_metric_is_inverse_mass() {
+    use langevin::mcmc::{Metric, TunableMetric};
+    let g = aniso2();
+    let plain = Malt::new(g.clone(), 0.3, 3, 0.7).unwrap();
+    let massive = plain.clone().with_mass(vec![4.0, 0.25]).unwrap();
+    let xi = [0.3, -1.2, 0.8, 0.1, -0.5, 2.0];
+    let mut a = plain.init(&[0.5, -1.5], 0).unwrap();
+    plain
+        .set_metric(&mut a, Metric::diagonal(vec![0.25, 4.0]).unwrap())
+        .unwrap();
+    let mut b = massive.init(&[0.5, -1.5], 0).unwrap();
+    let da = plain.trajectory_with_noise(&mut a, &xi).unwrap();
+    let db = massive.trajectory_with_noise(&mut b, &xi).unwrap();
+    assert!((da - db).abs() < 1e-14, "{da} vs {db}");
+    for i in 0..2 {
+        assert!((a.proposal()[i] - b.proposal()[i]).abs() < 1e-14);
+    }
+    let dense = Metric::dense(&[1.0, 0.2, 0.2, 1.0]).unwrap();
+    assert!(plain.set_metric(&mut a, dense).is_err());
 }

@@ -1,5 +1,5 @@
 use super::mala::{metropolis_decide, reject_non_finite_proposal};
-use super::{Kernel, StepInfo, TunableStepSize};
+use super::{Kernel, Metric, StepInfo, TunableMetric, TunableStepSize};
 use crate::density::{LogDensity, Score, Target, log_density_and_score};
 use crate::error::{check_len, check_positive};
 use crate::integrators::underdamped::{drift, kick};
@@ -49,6 +49,10 @@ use rand::Rng;
 /// user's; on `N(0, σ²)` kinetic Langevin is critically damped at `γ = 2/σ`, so `γ ≈ 2/σ_max`
 /// (the widest scale) with `τ` of the order of `σ_max` is a sound start (Riou-Durand &
 /// Vogrinc 2022, §4; their optimal-scaling results carry HMC's target acceptance ≈ 0.65).
+///
+/// A diagonal mass can be adapted too ([`TunableMetric`]: the metric is `M⁻¹`, so
+/// [`crate::adapt::WindowedAdaptation`] with a diagonal metric sets `M⁻¹ ≈ diag Cov`); `τ`
+/// is then measured in the preconditioned scale, where `σ_max ≈ 1`.
 ///
 /// # Bias and stability
 /// Exact: `p` is invariant for every `h > 0`, `L ≥ 1`, `γ ≥ 0` and mass. Special cases: `L = 1`
@@ -109,6 +113,9 @@ pub struct MaltState<T> {
     v: Vec<T>,
     h: T,
     l: usize,
+    sqrt_mass: Vec<T>,
+    inv_mass: Vec<T>,
+    metric: Metric<T>,
     chain: usize,
     step: usize,
     gradients: u64,
@@ -143,6 +150,11 @@ impl<T: Real> MaltState<T> {
     pub fn trajectory_len(&self) -> usize {
         self.l
     }
+    /// The chain's metric `M⁻¹` (diagonal): the inverse mass, i.e. the covariance scale the
+    /// momentum refreshment is matched to.
+    pub fn metric(&self) -> &Metric<T> {
+        &self.metric
+    }
     /// Score evaluations so far (`L` per transition, fewer after an early divergence).
     pub fn gradient_evaluations(&self) -> u64 {
         self.gradients
@@ -155,6 +167,16 @@ impl<T: Real> MaltState<T> {
     pub fn steps(&self) -> usize {
         self.step
     }
+}
+
+/// `K(v) = ½ Σ vᵢ²/mᵢ`.
+#[inline]
+fn kinetic<T: Real>(v: &[T], inv_mass: &[T]) -> T {
+    let mut k = T::zero();
+    for (&v, &im) in v.iter().zip(inv_mass) {
+        k += v * v * im;
+    }
+    T::c(0.5) * k
 }
 
 impl<P: LogDensity + Score> Malt<P> {
@@ -270,16 +292,6 @@ impl<P: LogDensity + Score> Malt<P> {
         }
     }
 
-    /// `K(v) = ½ Σ vᵢ²/mᵢ`.
-    #[inline]
-    fn kinetic(&self, v: &[P::Scalar]) -> P::Scalar {
-        let mut k = P::Scalar::zero();
-        for (&v, &im) in v.iter().zip(&self.inv_mass) {
-            k += v * v * im;
-        }
-        P::Scalar::c(0.5) * k
-    }
-
     /// Runs one trajectory from the state's position, drawing standard normals from
     /// `normal`; leaves the end point, its score and log density in the state and returns
     /// the energy error Δ (NaN after a divergence along the path, with `lp_y` NaN).
@@ -295,19 +307,19 @@ impl<P: LogDensity + Score> Malt<P> {
         let refresh = (P::Scalar::one() - eta * eta).sqrt();
         s.y.copy_from_slice(&s.x);
         s.gy.copy_from_slice(&s.g);
-        for (v, &sm) in s.v.iter_mut().zip(&self.sqrt_mass) {
+        for (v, &sm) in s.v.iter_mut().zip(&s.sqrt_mass) {
             *v = sm * normal();
         }
         let mut dk = P::Scalar::zero();
         for i in 0..s.l {
             if i > 0 {
-                for (v, &sm) in s.v.iter_mut().zip(&self.sqrt_mass) {
+                for (v, &sm) in s.v.iter_mut().zip(&s.sqrt_mass) {
                     *v = eta * *v + refresh * sm * normal();
                 }
             }
-            let k0 = self.kinetic(&s.v);
+            let k0 = kinetic(&s.v, &s.inv_mass);
             kick(&mut s.v, &s.gy, hh);
-            drift(&mut s.y, &s.v, &self.inv_mass, h);
+            drift(&mut s.y, &s.v, &s.inv_mass, h);
             s.gradients += 1;
             if i + 1 == s.l {
                 s.lp_y = log_density_and_score(&self.target, &s.y, &mut s.gy);
@@ -315,7 +327,7 @@ impl<P: LogDensity + Score> Malt<P> {
                 self.target.score_into(&s.y, &mut s.gy);
             }
             kick(&mut s.v, &s.gy, hh);
-            dk += self.kinetic(&s.v) - k0;
+            dk += kinetic(&s.v, &s.inv_mass) - k0;
             if !dk.finite() {
                 s.lp_y = P::Scalar::c(f64::NAN);
                 return P::Scalar::c(f64::NAN);
@@ -372,6 +384,9 @@ impl<P: LogDensity + Score + Sync> Kernel for Malt<P> {
             v: vec![P::Scalar::zero(); d],
             h: self.h,
             l: self.steps,
+            sqrt_mass: self.sqrt_mass.clone(),
+            inv_mass: self.inv_mass.clone(),
+            metric: Metric::diagonal(self.inv_mass.clone())?,
             chain,
             step: 0,
             gradients: 0,
@@ -407,5 +422,35 @@ impl<P: LogDensity + Score + Sync> TunableStepSize for Malt<P> {
     fn set_step_size(&self, state: &mut Self::State, h: P::Scalar) {
         state.h = h;
         state.l = self.len_for(h);
+    }
+}
+
+impl<P: LogDensity + Score + Sync> TunableMetric for Malt<P> {
+    fn metric<'a>(&self, state: &'a Self::State) -> &'a Metric<P::Scalar> {
+        &state.metric
+    }
+    /// Sets the chain's inverse mass `M⁻¹` to the (diagonal) metric — the covariance estimate
+    /// of [`crate::adapt::WindowedAdaptation`] with [`crate::adapt::MetricAdaptation::Diagonal`].
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for a metric of another dimension,
+    /// [`Error::InvalidParameter`] for a dense one (MALT's mass is diagonal).
+    fn set_metric(&self, state: &mut Self::State, metric: Metric<P::Scalar>) -> Result<()> {
+        check_len("metric", self.target.dim(), metric.dim())?;
+        if metric.is_dense() {
+            return Err(Error::InvalidParameter {
+                name: "metric",
+                value: metric.dim() as f64,
+                expected: "a diagonal metric (MALT's mass is diagonal; use \
+                           MetricAdaptation::Diagonal)",
+            });
+        }
+        let ones = vec![P::Scalar::one(); metric.dim()];
+        metric.apply(&ones, &mut state.inv_mass);
+        for (sm, &im) in state.sqrt_mass.iter_mut().zip(&state.inv_mass) {
+            *sm = im.recip().sqrt();
+        }
+        state.metric = metric;
+        Ok(())
     }
 }
