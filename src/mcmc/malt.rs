@@ -47,8 +47,11 @@ use rand::Rng;
 /// averaging): a chain with step `h` runs `L = clamp(round(τ/h), 1, max_steps)` leapfrog
 /// steps ([`Malt::with_max_steps`], default 1000, bounds the cost of a tiny step). `γ` is the
 /// user's; on `N(0, σ²)` kinetic Langevin is critically damped at `γ = 2/σ`, so `γ ≈ 2/σ_max`
-/// (the widest scale) with `τ` of the order of `σ_max` is a sound start (Riou-Durand &
-/// Vogrinc 2022, §4; their optimal-scaling results carry HMC's target acceptance ≈ 0.65).
+/// (the widest scale) with `τ` of the order of `σ_max` is a sound start. Riou-Durand & Vogrinc
+/// (2022) extend HMC's optimal-scaling results to MALT, so HMC's target acceptance ≈ 0.65
+/// (Beskos et al. 2013) is the natural dual-averaging target. The integration time itself is
+/// not adapted from the draws (the ESS-bound rule of Riou-Durand et al. 2023 is not
+/// implemented): choose `τ` once, in the scale of the adapted metric if one is used.
 ///
 /// A diagonal mass can be adapted too ([`TunableMetric`]: the metric is `M⁻¹`, so
 /// [`crate::adapt::WindowedAdaptation`] with a diagonal metric sets `M⁻¹ ≈ diag Cov`); `τ`
@@ -86,6 +89,8 @@ use rand::Rng;
 ///   alternative to Hamiltonian Monte Carlo, arXiv:2202.13230.
 /// * L. Riou-Durand, P. Sountsov, J. Vogrinc, C. Margossian, S. Power (2023), Adaptive tuning
 ///   for Metropolis adjusted Langevin trajectories, *AISTATS*.
+/// * A. Beskos, N. Pillai, G. Roberts, J.-M. Sanz-Serna, A. Stuart (2013), Optimal tuning of
+///   the hybrid Monte Carlo algorithm, *Bernoulli* 19(5A):1501–1534.
 /// * A. M. Horowitz (1991), A generalized guided Monte Carlo algorithm, *Phys. Lett. B*
 ///   268(2):247–252 (partial momentum refreshment).
 #[derive(Debug, Clone)]
