@@ -22,9 +22,9 @@ use rand::Rng;
 /// `N(m, s²)` with a frozen `G`: variance inflated by `1/(1 − hG/(2s²))`). (2) Minibatch noise:
 /// covariance `C` of `ĝ` adds `h²G C G` per step, an effective temperature `T + hGC/2`. (3) The
 /// state-dependent preconditioner's correction term `Γ(x) = Σⱼ ∂ⱼG_ij(x)` is **omitted**, as in
-/// Li et al.'s practical algorithm (they show the resulting bias is controlled by `(1 − α)/α`
-/// and vanishes with decreasing steps); with `α → 1` the preconditioner changes slowly and the
-/// term is small. Stability: per coordinate `h G_ii P_ii < 2` on a Gaussian of precision `P`;
+/// Li et al.'s practical algorithm (their §3 analyses the bias this adds and recommends `α`
+/// close to 1, e.g. 0.99, where the preconditioner changes slowly); it is not tested here —
+/// the exact-recursion test freezes `G` (`α = 1`). Stability: per coordinate `h G_ii P_ii < 2` on a Gaussian of precision `P`;
 /// RMSprop makes `G ≈ 1/|ĝ|` so large gradients get small steps.
 ///
 /// # Example
