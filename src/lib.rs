@@ -69,6 +69,7 @@
 //! | what | `autodiff` (feature `autodiff`) | scores of generic log densities by forward-mode dual numbers (num-dual) |
 //! | how | [`integrators`] | [`Integrator`], [`EulerMaruyama`], Milstein (and derivative-free), SRA1, stochastic Heun; BAOAB / OBABO for underdamped Langevin |
 //! | how | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], SGLD with step schedules, preconditioned [`mcmc::PrecondUla`] / [`mcmc::PrecondMala`] with a [`mcmc::Metric`] |
+//! | how | [`smc`] | sequential Monte Carlo / annealed importance sampling on a tempering path, moving particles with the [`mcmc`] kernels; log Z with a standard error |
 //! | how | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
 //! | driving | [`run`] | [`Sampler`] (the multi-chain driver), [`Observer`], the [`run::Adaptation`] hook |
 //! | driving | [`trace`] | [`Trace`]: draws and per-chain statistics; mapping a trace through a bijection |
@@ -116,6 +117,7 @@ pub mod real;
 pub mod rng;
 pub mod run;
 pub mod sde;
+pub mod smc;
 pub mod step;
 pub mod targets;
 pub mod testing;
