@@ -76,7 +76,7 @@
 //! | driving | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
 //! | driving | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
 //! | driving | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
-//! | judging | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::conformance`]: how to test your own sampler |
+//! | judging | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::BiasStudy`]: the discretisation bias of any expectation from coupled runs at h and h/2, with Richardson extrapolation; [`testing::conformance`]: how to test your own sampler |
 //! | judging | `plot` (feature `plot`) | PNG trace plots, histograms against exact densities, autocorrelation, scatter, image grids (plotters) |
 //!
 //! The user guide — from Langevin dynamics to annealed diffusion, choosing a sampler,
