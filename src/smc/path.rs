@@ -108,21 +108,19 @@ fn with_scratch<T: Real + 'static, R>(n: usize, f: impl FnOnce(&mut [T]) -> R) -
     thread_local! {
         static SLOTS: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
     }
-    let mut buf: Vec<T> = SLOTS.with(|slots| {
-        let mut slots = slots.borrow_mut();
-        match slots.iter().position(|b| b.is::<Vec<T>>()) {
-            Some(i) => *slots
-                .swap_remove(i)
-                .downcast::<Vec<T>>()
-                .unwrap_or_default(),
-            None => Vec::new(),
-        }
-    });
+    // The box is moved out and back, never reallocated: the steady state allocates nothing.
+    let mut buf: Box<Vec<T>> = SLOTS
+        .with(|slots| {
+            let mut slots = slots.borrow_mut();
+            let i = slots.iter().position(|b| b.is::<Vec<T>>())?;
+            slots.swap_remove(i).downcast::<Vec<T>>().ok()
+        })
+        .unwrap_or_default();
     if buf.len() < n {
         buf.resize(n, T::zero());
     }
     let r = f(&mut buf[..n]);
-    SLOTS.with(|slots| slots.borrow_mut().push(Box::new(buf)));
+    SLOTS.with(|slots| slots.borrow_mut().push(buf));
     r
 }
 
