@@ -188,16 +188,25 @@ impl<T: Real> BiasStudy<T> {
         let n = self.steps;
         let (h, hf) = (self.h, self.h * T::c(0.5));
         let t0 = self.t0;
-        let run_path = |i: usize| -> Result<(f64, f64)> {
-            let mut path = if area {
-                BrownianPath::with_area(m, 2 * n, hf)?
-            } else {
-                BrownianPath::new(m, 2 * n, hf)?
-            };
+        // Validates the path shape once; each worker then clones its own buffers.
+        let proto = if area {
+            BrownianPath::with_area(m, 2 * n, hf)?
+        } else {
+            BrownianPath::new(m, 2 * n, hf)?
+        };
+        let buffers = || {
+            (
+                proto.clone(),
+                vec![T::zero(); nl],
+                vec![T::zero(); integrator.scratch_len(sde)],
+                x0.to_vec(),
+            )
+        };
+        let run_path = |bufs: &mut (BrownianPath<T>, Vec<T>, Vec<T>, Vec<T>),
+                        i: usize|
+         -> Result<(f64, f64)> {
+            let (path, dw, scratch, x) = bufs;
             path.regenerate(self.seed, i as u64);
-            let mut dw = vec![T::zero(); nl];
-            let mut scratch = vec![T::zero(); integrator.scratch_len(sde)];
-            let mut x = x0.to_vec();
             let mut out = [0.0; 2];
             for (slot, (r, k_steps, step)) in [(2usize, n, h), (1usize, 2 * n, hf)]
                 .into_iter()
@@ -209,11 +218,11 @@ impl<T: Real> BiasStudy<T> {
                         let (w, z) = dw.split_at_mut(m);
                         path.increment_with_area(r, k, w, z);
                     } else {
-                        path.increment(r, k, &mut dw);
+                        path.increment(r, k, dw);
                     }
                     let t = t0 + step * T::c(k as f64);
-                    integrator.step_with_noise(sde, t, step, &mut x, &dw, &mut scratch);
-                    if let Some(coordinate) = first_non_finite(&x) {
+                    integrator.step_with_noise(sde, t, step, x, dw, scratch);
+                    if let Some(coordinate) = first_non_finite(x) {
                         return Err(Error::NonFiniteState {
                             chain: i,
                             step: k,
@@ -221,7 +230,7 @@ impl<T: Real> BiasStudy<T> {
                         });
                     }
                 }
-                let v = f(&x);
+                let v = f(x);
                 if !v.is_finite() {
                     return Err(Error::InvalidConfig {
                         reason: format!(
@@ -235,7 +244,10 @@ impl<T: Real> BiasStudy<T> {
             Ok((out[0], out[1]))
         };
         let results: Vec<Result<(f64, f64)>> = crate::pool::in_pool(self.threads, || {
-            (0..self.paths).into_par_iter().map(run_path).collect()
+            (0..self.paths)
+                .into_par_iter()
+                .map_init(buffers, run_path)
+                .collect()
         })?;
         let mut cf = Vec::with_capacity(self.paths);
         for r in results {
