@@ -61,7 +61,7 @@
 //! | foundation | [`rng`] | per-chain portable streams |
 //! | foundation | [`step`] | step sizes that carry their convention in their type ([`step::LangevinStep`] `h`, [`step::ProposalVariance`] `ε = 2h`) |
 //! | foundation | `linalg`, `pool` (crate-private) | the one Cholesky (nalgebra's); cached rayon pools for every parallel loop |
-//! | foundation (leaf) | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy — on plain slices, importing nothing else from the crate (except the KSD of a [`Score`]) |
+//! | foundation (leaf) | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy — on plain slices, importing nothing else from the crate (except the Stein tools that take a [`Score`]: KSD of a target, zero-variance control variates, Stein thinning) |
 //! | what | [`density`] | [`Target`], [`LogDensity`], [`Score`], closures, tempering, finite-difference checks |
 //! | what | [`targets`] | analytic targets with exact moments: Gaussians, mixtures, banana, funnel, double well, dice, logistic posterior, statrs laws |
 //! | what | [`sde`] | [`Sde`], noise structure, [`LangevinSde`], Ornstein–Uhlenbeck and geometric Brownian motion with exact laws, replayable Brownian paths (and the multi-path [`sde::Solver`], a driver kept beside the SDEs it solves) |

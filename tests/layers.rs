@@ -3,11 +3,11 @@
 //!
 //! | layer | modules | rule |
 //! |---|---|---|
-//! | 0 foundation | `real`, `error`, `rng`, `step`, `linalg`, `pool`, `diagnostics` | imports only layer 0; `diagnostics` is a leaf library on plain slices (except `stein_score.rs`) |
+//! | 0 foundation | `real`, `error`, `rng`, `step`, `linalg`, `pool`, `diagnostics` | imports only layer 0; `diagnostics` is a leaf library on plain slices (except `stein_score.rs`, `stein_cv.rs`) |
 //! | 1 what | `density`, `targets`, `sde`, `transform`, `autodiff` | a target knows no sampler |
 //! | 2 how | `integrators`, `mcmc`, `annealed`, `smc` | a kernel knows no driver, files or threads (threads only through `pool`) |
 //! | 3 driving | `run`, `trace`, `adapt`, `export`, `progress`, `neural`, `distributed`; `sde/solve.rs` | may use everything below |
-//! | 4 judging / presentation | `testing`, `plot`; `diagnostics/stein_score.rs` | may use everything |
+//! | 4 judging / presentation | `testing`, `plot`; `diagnostics/stein_score.rs`, `diagnostics/stein_cv.rs` | may use everything |
 //!
 //! Every `crate::…` path in code (comments and doc comments excluded: a doc link is not a
 //! dependency) is resolved to the module it names — through `use crate::{…}` groups and the
@@ -44,6 +44,9 @@ fn file_layer_override(rel: &str) -> Option<u8> {
         // Kernel Stein discrepancies *from a `Score`*: the one part of the diagnostics that
         // takes a target rather than plain slices.
         "diagnostics/stein_score.rs" => Some(4),
+        // Zero-variance control variates and Stein thinning evaluate a target's `Score` at
+        // the draws, as `stein_score.rs` does.
+        "diagnostics/stein_cv.rs" => Some(4),
         _ => None,
     }
 }

@@ -20,7 +20,10 @@
 //! * [`gof`]: goodness-of-fit tests (Kolmogorov–Smirnov, Anderson–Darling,
 //!   Pearson χ², energy distance) for *independent* draws;
 //! * [`stein`]: kernel Stein discrepancy with the IMQ kernel and a wild
-//!   bootstrap test.
+//!   bootstrap test;
+//! * from a [`crate::Score`]: [`ksd_score`], zero-variance control variates
+//!   ([`zv_control_variates`]) and KSD-greedy Stein thinning ([`stein_thinning`]);
+//!   these return the crate's [`crate::Error`].
 //!
 //! No function panics on user input: invalid input (too few draws, ragged
 //! chains, NaN or infinite values, bad parameters) yields a
@@ -74,6 +77,7 @@ pub mod gof;
 pub mod mcse;
 pub mod rhat;
 pub mod stein;
+mod stein_cv;
 mod stein_score;
 pub mod summary;
 pub mod transform;
@@ -87,6 +91,7 @@ pub use gof::{
 pub use mcse::{mcse_mean, mcse_quantile, mcse_sd};
 pub use rhat::{rhat_rank, rhat_split};
 pub use stein::{ImqKernel, KsdEstimate, KsdTestResult, ksd, ksd_test};
+pub use stein_cv::{CvEstimate, CvOrder, SteinThinning, stein_thinning, zv_control_variates};
 pub use stein_score::{ksd_score, ksd_test_score};
 pub use summary::{Summary, SummaryTable, summarize};
 pub use transform::{inverse_normal_cdf, quantile, rank_normalize, split_chains};

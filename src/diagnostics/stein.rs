@@ -133,7 +133,7 @@ impl ImqKernel {
     }
 
     #[inline]
-    fn k0(&self, x: &[f64], y: &[f64], sx: &[f64], sy: &[f64]) -> f64 {
+    pub(crate) fn k0(&self, x: &[f64], y: &[f64], sx: &[f64], sy: &[f64]) -> f64 {
         let b = self.beta;
         let d = x.len() as f64;
         let (mut r2, mut r_ds, mut ss) = (0.0, 0.0, 0.0);
