@@ -4,8 +4,8 @@
 use langevin::integrators::Sra1;
 use langevin::prelude::*;
 use langevin::sde::{GeometricBrownianMotion, OrnsteinUhlenbeck};
-use langevin::testing::{BiasEstimate, BiasStudy};
 use langevin::targets::Gaussian;
+use langevin::testing::{BiasEstimate, BiasStudy};
 
 /// Two-sided z at α = 1e-6 (two statistics per test, 2e-6 in total).
 const Z_1E6: f64 = 4.892;

@@ -1,7 +1,7 @@
-use crate::sde::{BrownianPath, Sde};
 use crate::integrators::{Integrator, first_non_finite};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
+use crate::sde::{BrownianPath, Sde};
 use crate::{Error, Real, Result};
 use rayon::prelude::*;
 
