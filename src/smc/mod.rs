@@ -17,9 +17,9 @@
 //! ```
 //! The moves are the crate's own [`crate::Mala`] / [`crate::Ula`] kernels on a
 //! [`Geometric`] target — there is no second copy of MALA here. With a fixed schedule the
-//! estimate `Ẑ = ∏_levels Σ_i w_i` (w_i as in step 1) is unbiased, `E Ẑ = Z₁/Z₀`, for any `N ≥ 1`
-//! and any `p_β`-invariant move, with or without resampling (Neal 2001; Del Moral, Doucet &
-//! Jasra 2006); hence `E log Ẑ ≤ log Z` (Jensen), with a gap of about `Var(log Ẑ)/2`
+//! estimate `Ẑ = ∏_levels Σ_i w_i` (`w_i` as in step 1) is unbiased, `E Ẑ = Z₁/Z₀`, for
+//! any `N ≥ 1` and any `p_β`-invariant move, with or without resampling (Neal 2001; Del
+//! Moral, Doucet & Jasra 2006); hence `E log Ẑ ≤ log Z` (Jensen), with a gap of about `Var(log Ẑ)/2`
 //! (checked in `tests/smc.rs`).
 //!
 //! # Adaptive schedule
