@@ -112,6 +112,27 @@ pub enum Error {
         /// What is inconsistent and how to fix it.
         reason: String,
     },
+    /// Training a learned score model produced a non-finite loss or gradient. The model
+    /// keeps the weights of the last finished epoch.
+    #[error(
+        "training diverged at epoch {epoch} (after {step} steps) with loss {loss}; the model \
+         keeps the weights of the last finished epoch: lower the learning rate (e.g. 10×) or \
+         standardise the data"
+    )]
+    TrainingDiverged {
+        /// The epoch (0-based) in which the loss became non-finite.
+        epoch: usize,
+        /// Optimisation steps completed before it.
+        step: usize,
+        /// The offending loss.
+        loss: f64,
+    },
+    /// A model file cannot be read, written or understood.
+    #[error("model file: {reason}")]
+    ModelFile {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A diagnostic (ESS, R-hat, goodness of fit…) could not be computed from the draws.
     #[error("diagnostics: {0}")]
     Diagnostics(#[from] crate::diagnostics::DiagnosticsError),

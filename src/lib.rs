@@ -75,6 +75,7 @@
 //! | driving | [`trace`] | [`Trace`]: draws and per-chain statistics; mapping a trace through a bijection |
 //! | driving | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
 //! | driving | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
+//! | driving | `neural` (feature `neural`) | learned score models: NCSN and DDPM-ε MLPs trained by denoising / explicit score matching, safetensors files |
 //! | driving | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
 //! | judging | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::BiasStudy`]: the discretisation bias of any expectation from coupled runs at h and h/2, with Richardson extrapolation; [`testing::conformance`]: how to test your own sampler |
 //! | judging | `plot` (feature `plot`) | PNG trace plots, histograms against exact densities, autocorrelation, scatter, image grids (plotters) |
@@ -108,6 +109,8 @@ pub mod export;
 pub mod integrators;
 mod linalg;
 pub mod mcmc;
+#[cfg(feature = "neural")]
+pub mod neural;
 #[cfg(feature = "plot")]
 pub mod plot;
 mod pool;
