@@ -383,7 +383,7 @@ impl<T: Real> TimeConditionalScore for DdpmMlp<T> {
 /// [`NcsnMlp`] — or on any [`NoiseScoreBatch`].
 ///
 /// ```
-/// use langevin::annealed::{TimeConditionalScore, Ve};
+/// use langevin::annealed::{ForwardSde, TimeConditionalScore, Ve};
 /// use langevin::neural::{Embedding, NcsnMlp, TimeFromNoise};
 /// use langevin::prelude::*;
 /// let model = NcsnMlp::<f64>::new(1, &[8], Embedding::Raw, 3)?;
