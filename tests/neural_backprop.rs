@@ -82,3 +82,26 @@ fn forward_rows_do_not_depend_on_the_batch() {
     let nine = net.forward(&input[3 * 20..3 * 29], &mut ws9).to_vec();
     assert_eq!(&all[2 * 20..2 * 29], nine.as_slice());
 }
+
+#[test]
+fn f32_forward_matches_f64() {
+    // The f32 path computes the sigmoid with its own polynomial exp; the same weights in f64
+    // (libm exp) must give the same outputs to f32 accuracy. Catches a wrong coefficient or
+    // range reduction in that exp (errors ≫ 1e-4), e.g. for |z| beyond the first ln 2 band.
+    let w64 = Mlp::<f64>::new(&[3, 32, 32, 2], 8).unwrap();
+    let mut w32 = Mlp::<f32>::zeros(&[3, 32, 32, 2]).unwrap();
+    for (a, &b) in w32.params_mut().iter_mut().zip(w64.params()) {
+        *a = b as f32;
+    }
+    let mut rng = stream(8, 1);
+    // Inputs up to ±30 so that pre-activations cover the saturated range of the sigmoid.
+    let x64: Vec<f64> = (0..50 * 3).map(|_| rng.random_range(-30.0..30.0)).collect();
+    let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+    let mut ws64 = vec![0.0; w64.workspace_len(50)];
+    let mut ws32 = vec![0.0; w32.workspace_len(50)];
+    let f64s = w64.forward(&x64, &mut ws64);
+    let f32s = w32.forward(&x32, &mut ws32);
+    for (a, &b) in f32s.iter().zip(f64s) {
+        assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+}

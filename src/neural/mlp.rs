@@ -146,17 +146,33 @@ impl<T: Real> Mlp<T> {
     }
 
     /// The length of the buffer [`Mlp::forward`] and [`Mlp::backward`] need for `rows` rows:
-    /// `rows · (2 Σ_{hidden} w_l + w_L)`.
+    /// `rows · (3 Σ_{hidden} w_l + w_L)` plus room for one transposed thin weight.
     pub fn workspace_len(&self, rows: usize) -> usize {
-        let hidden: usize = self.widths[1..self.widths.len() - 1].iter().sum();
-        rows * (2 * hidden + self.output_dim())
+        self.tmp_offset(rows) + self.tmp_len()
     }
 
-    /// Offsets of (z_l, h_l) in the workspace for layer l (h_L is absent: the output is z_L).
-    fn act_offsets(&self, rows: usize, l: usize) -> (usize, usize) {
+    fn tmp_offset(&self, rows: usize) -> usize {
+        let hidden: usize = self.widths[1..self.widths.len() - 1].iter().sum();
+        rows * (3 * hidden + self.output_dim())
+    }
+
+    /// Room for the transpose of the largest weight with fewer inputs than outputs.
+    fn tmp_len(&self) -> usize {
+        self.widths
+            .windows(2)
+            .filter(|w| w[0] < w[1])
+            .map(|w| w[0] * w[1])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Offsets of (z_l, h_l, s_l = sigmoid(z_l)) in the workspace for layer l (the output
+    /// layer has only z_L).
+    fn act_offsets(&self, rows: usize, l: usize) -> (usize, usize, usize) {
         let before: usize = self.widths[1..=l].iter().sum();
-        let z = 2 * rows * before;
-        (z, z + rows * self.widths[l + 1])
+        let z = 3 * rows * before;
+        let w = rows * self.widths[l + 1];
+        (z, z + w, z + 2 * w)
     }
 
     /// Runs the network on the row-major `rows × w_0` batch `input` and returns the
@@ -171,26 +187,26 @@ impl<T: Real> Mlp<T> {
         assert_eq!(rows * self.input_dim(), input.len(), "input rows");
         assert!(ws.len() >= self.workspace_len(rows), "workspace too short");
         let nl = self.layers();
+        let tmp_off = self.tmp_offset(rows);
         for l in 0..nl {
-            let (zo, ho) = self.act_offsets(rows, l);
+            let (zo, _, _) = self.act_offsets(rows, l);
             let (wi, wo) = (self.widths[l], self.widths[l + 1]);
             let (prev, rest) = ws.split_at_mut(zo);
             let h_in: &[T] = if l == 0 {
                 input
             } else {
-                let (_, hp) = self.act_offsets(rows, l - 1);
+                let (_, hp, _) = self.act_offsets(rows, l - 1);
                 &prev[hp..hp + rows * wi]
             };
-            let z = &mut rest[..rows * wo];
-            affine_forward(rows, wi, wo, h_in, self.weight(l), self.bias(l), z);
+            let (z, tail) = rest.split_at_mut(rows * wo);
+            let tmp = &mut tail[tmp_off - zo - rows * wo..];
+            affine_forward(rows, wi, wo, h_in, self.weight(l), self.bias(l), z, tmp);
             if l + 1 < nl {
-                let (z, h) = rest.split_at_mut(ho - zo);
-                for (h, &z) in h[..rows * wo].iter_mut().zip(&z[..rows * wo]) {
-                    *h = z * sigmoid(z);
-                }
+                let (h, tail) = tail.split_at_mut(rows * wo);
+                silu_forward(z, h, &mut tail[..rows * wo]);
             }
         }
-        let (zo, _) = self.act_offsets(rows, nl - 1);
+        let (zo, _, _) = self.act_offsets(rows, nl - 1);
         &ws[zo..zo + rows * self.output_dim()]
     }
 
@@ -205,13 +221,15 @@ impl<T: Real> Mlp<T> {
         assert_eq!(d_out.len(), rows * self.output_dim(), "d_out rows");
         assert_eq!(grad.len(), self.params.len(), "gradient length");
         let nl = self.layers();
+        let tmp_off = self.tmp_offset(rows);
+        let (act, tmp) = ws.split_at_mut(tmp_off);
         // δ_L = d_out is copied into z_L's slot so that every δ_l lives where z_l was.
-        let (zo, _) = self.act_offsets(rows, nl - 1);
-        ws[zo..zo + d_out.len()].copy_from_slice(d_out);
+        let (zo, _, _) = self.act_offsets(rows, nl - 1);
+        act[zo..zo + d_out.len()].copy_from_slice(d_out);
         for l in (0..nl).rev() {
             let (wi, wo) = (self.widths[l], self.widths[l + 1]);
-            let (zo, _) = self.act_offsets(rows, l);
-            let (prev, rest) = ws.split_at_mut(zo);
+            let (zo, _, _) = self.act_offsets(rows, l);
+            let (prev, rest) = act.split_at_mut(zo);
             let delta = &rest[..rows * wo];
             let go = self.offsets[l];
             let (gw, gb) = grad[go..go + wo * (wi + 1)].split_at_mut(wo * wi);
@@ -223,27 +241,68 @@ impl<T: Real> Mlp<T> {
                 }
             }
             if l == 0 {
-                weight_grad(rows, wi, wo, input, delta, gw);
+                weight_grad(rows, wi, wo, input, delta, gw, tmp);
                 break;
             }
-            let (zp, hp) = self.act_offsets(rows, l - 1);
-            let (zprev, hprev) = prev[zp..].split_at_mut(hp - zp);
+            let (zp, hp, sp) = self.act_offsets(rows, l - 1);
+            let (zprev, rest) = prev[zp..].split_at_mut(hp - zp);
+            let (hprev, sprev) = rest.split_at_mut(sp - hp);
             let hprev = &mut hprev[..rows * wi];
-            weight_grad(rows, wi, wo, hprev, delta, gw);
+            weight_grad(rows, wi, wo, hprev, delta, gw, tmp);
             // δ h_{l−1} = δ_l W_l overwrites h_{l−1}, then δ_{l−1} = that ⊙ silu'(z_{l−1})
             // overwrites z_{l−1}.
             input_grad(rows, wi, wo, delta, self.weight(l), hprev);
-            for (z, &dh) in zprev[..rows * wi].iter_mut().zip(hprev.iter()) {
-                let s = sigmoid(*z);
+            for ((z, &dh), &s) in zprev[..rows * wi]
+                .iter_mut()
+                .zip(hprev.iter())
+                .zip(&sprev[..rows * wi])
+            {
                 *z = dh * s * (T::one() + *z * (T::one() - s));
             }
         }
     }
 }
 
+/// `s = sigmoid(z)`, `h = z s` elementwise (for f32 through [`exp_f32`], which vectorises
+/// where the libm call does not).
+fn silu_forward<T: Real>(z: &[T], h: &mut [T], s: &mut [T]) {
+    for ((h, s), &z) in h.iter_mut().zip(s.iter_mut()).zip(z) {
+        let si = sigmoid(z);
+        *s = si;
+        *h = z * si;
+    }
+}
+
 #[inline(always)]
 fn sigmoid<T: Real>(z: T) -> T {
+    use core::any::Any;
+    // The type test is resolved at compile time.
+    if let Some(&z32) = (&z as &dyn Any).downcast_ref::<f32>() {
+        let s = 1.0 / (1.0 + exp_f32(-z32));
+        if let Some(&t) = (&s as &dyn Any).downcast_ref::<T>() {
+            return t;
+        }
+    }
     T::one() / (T::one() + (-z).exp())
+}
+
+/// `exp(x)` in f32 without branches (Cephes `expf`: range reduction by ln 2 in two parts and
+/// a degree-5 polynomial; relative error ≈ 1 ulp on [−87, 88], clamped outside).
+#[inline(always)]
+fn exp_f32(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    // Round to nearest by the 1.5·2²³ trick (`round` would be a libm call without SSE4.1).
+    const MAGIC: f32 = 12_582_912.0;
+    let n = (x * core::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) << 23) as u32)
 }
 
 /// `C = α A B + β C` for row-major / strided operands through nalgebra's `gemm` (which hands
@@ -263,7 +322,8 @@ fn gemm<T: Real>(
     cv.gemm(T::one(), &av, &bv, beta);
 }
 
-/// `z = h Wᵀ + b` for `rows` rows, `W` `[wo, wi]` row-major.
+/// `z = h Wᵀ + b` for `rows` rows, `W` `[wo, wi]` row-major; `tmp` holds `Wᵀ` for a thin
+/// input.
 fn affine_forward<T: Real>(
     rows: usize,
     wi: usize,
@@ -272,23 +332,48 @@ fn affine_forward<T: Real>(
     w: &[T],
     b: &[T],
     z: &mut [T],
+    tmp: &mut [T],
 ) {
     for zr in z.chunks_exact_mut(wo) {
         zr.copy_from_slice(b);
     }
     if rows > SMALL && wi > SMALL && wo > SMALL {
         gemm((rows, wi, wo), (h, wi, 1), (w, 1, wi), T::one(), (z, wo, 1));
-    } else {
+    } else if wi >= wo {
         for (zr, hr) in z.chunks_exact_mut(wo).zip(h.chunks_exact(wi)) {
             for (zo, wr) in zr.iter_mut().zip(w.chunks_exact(wi)) {
                 *zo += crate::real::dot8(wr, hr);
             }
         }
+    } else {
+        // Thin input (the first layer): z_r += Σ_i h_ri (Wᵀ)_i, rows of Wᵀ contiguous.
+        let wt = &mut tmp[..wi * wo];
+        for (o, wr) in w.chunks_exact(wi).enumerate() {
+            for (i, &v) in wr.iter().enumerate() {
+                wt[i * wo + o] = v;
+            }
+        }
+        for (zr, hr) in z.chunks_exact_mut(wo).zip(h.chunks_exact(wi)) {
+            for (&hi, wtr) in hr.iter().zip(wt.chunks_exact(wo)) {
+                for (zo, &v) in zr.iter_mut().zip(wtr) {
+                    *zo += hi * v;
+                }
+            }
+        }
     }
 }
 
-/// `gw = δᵀ h` (`[wo, wi]` row-major), overwritten.
-fn weight_grad<T: Real>(rows: usize, wi: usize, wo: usize, h: &[T], delta: &[T], gw: &mut [T]) {
+/// `gw = δᵀ h` (`[wo, wi]` row-major), overwritten; `tmp` holds its transpose for a thin
+/// input.
+fn weight_grad<T: Real>(
+    rows: usize,
+    wi: usize,
+    wo: usize,
+    h: &[T],
+    delta: &[T],
+    gw: &mut [T],
+    tmp: &mut [T],
+) {
     if rows > SMALL && wi > SMALL && wo > SMALL {
         gemm(
             (wo, rows, wi),
@@ -297,13 +382,28 @@ fn weight_grad<T: Real>(rows: usize, wi: usize, wo: usize, h: &[T], delta: &[T],
             T::zero(),
             (gw, wi, 1),
         );
-    } else {
+    } else if wi >= wo {
         gw.iter_mut().for_each(|g| *g = T::zero());
         for (dr, hr) in delta.chunks_exact(wo).zip(h.chunks_exact(wi)) {
             for (gr, &d) in gw.chunks_exact_mut(wi).zip(dr) {
                 for (g, &x) in gr.iter_mut().zip(hr) {
                     *g += d * x;
                 }
+            }
+        }
+    } else {
+        let gt = &mut tmp[..wi * wo];
+        gt.iter_mut().for_each(|g| *g = T::zero());
+        for (dr, hr) in delta.chunks_exact(wo).zip(h.chunks_exact(wi)) {
+            for (&x, gtr) in hr.iter().zip(gt.chunks_exact_mut(wo)) {
+                for (g, &d) in gtr.iter_mut().zip(dr) {
+                    *g += x * d;
+                }
+            }
+        }
+        for (o, gr) in gw.chunks_exact_mut(wi).enumerate() {
+            for (i, g) in gr.iter_mut().enumerate() {
+                *g = gt[i * wo + o];
             }
         }
     }
