@@ -153,7 +153,8 @@ impl TrainConfig {
     );
     setter!(
         /// Early stopping: stop when the validation loss has not improved for this many
-        /// epochs and restore the best weights. Needs a validation set.
+        /// epochs; the run then ends on the weights of the best validation epoch (also when
+        /// it runs all epochs). Needs a validation set.
         patience: Option<usize>
     );
     setter!(
@@ -641,6 +642,7 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
             report.validation_loss.push(v);
             msg = format!("{msg} val {v:.4}");
             if !v.is_finite() {
+                core.net.params_mut().copy_from_slice(&last_good);
                 return Err(Error::TrainingDiverged {
                     epoch,
                     step: report.steps,
@@ -679,6 +681,10 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
     #[cfg(feature = "progress")]
     if let Some(b) = &bar {
         b.finish();
+    }
+    // With early stopping configured, the run ends on the best weights either way.
+    if let (Some(_), Some((_, _, w))) = (cfg.patience, &best) {
+        core.net.params_mut().copy_from_slice(w);
     }
     report.best_epoch = best.map(|(_, e, _)| e);
     report.seconds = start.elapsed().as_secs_f64();
