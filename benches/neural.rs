@@ -7,6 +7,23 @@
 //! machine at the same load. One measured step includes everything a training run does per
 //! step: drawing σ and the noise, the forward and backward passes, the gradient reduction and
 //! the Adam update.
+//!
+//! ## How the backend was chosen (measured 2026-12-03 on the project machine, AMD EPYC with
+//! AVX-512, 2 cores, load average ≈ 14 from other jobs — absolute figures are low, ratios hold)
+//!
+//! * candle 0.11 (from the issue): 46–55k examples/s for this model at batch 256 / 2048;
+//!   JAX + optax: 260–470k (load ≈ 0.5).
+//! * The f32 product of the 128 → 128 layer, `[B, 128] · [128, 128]`, by nalgebra's `gemm`
+//!   (→ `matrixmultiply` 0.3, its AVX-512 kernel, one thread) vs `faer` 0.23 `matmul`:
+//!   B = 256: 22.5 GFLOP/s vs 27.1 (faer, 1 thread) / 24.0 (faer, 2 threads);
+//!   B = 2048: 19.4 vs 28.4 / 31.2. faer is 1.2–1.5× faster on the product, but the product
+//!   is ≈ 40 % of a training step (perf: the AVX-512 sgemm kernel + packing), so the whole
+//!   step would gain ≈ 10–15 %, against a large new dependency tree (faer, gemm, pulp, …) and
+//!   its build time. nalgebra is already a dependency: chosen.
+//! * The dedicated MLP: a training step at batch 256 / 2048 ran at 74k / 52k examples/s in
+//!   the first version (libm `expf` 19 % of the time), 106–140k / 69–78k after storing the
+//!   sigmoid for the backward pass and a vectorisable f32 exp (same load ≈ 15). Rerun this
+//!   bench beside `benches/jax/` at low load for the ratio to JAX.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use langevin::annealed::{NoiseScoreBatch, SigmaLevels};
