@@ -22,6 +22,9 @@ use langevin::prelude::*;
 use langevin::rng::stream;
 use langevin::targets::Gaussian;
 
+/// A score `s(x, σ)` written into its last argument.
+type ScoreFn<'a> = &'a dyn Fn(&[f64], f64, &mut [f64]);
+
 const COV_1D: [f64; 1] = [0.25];
 const COV_2D: [f64; 4] = [1.0, 0.5, 0.5, 0.5];
 const SIGMA_MAX: f64 = 2.0;
@@ -48,11 +51,7 @@ fn sample(g: &Gaussian<f64>, n: usize, seed: u64) -> Vec<f64> {
 /// The grid statistic for any score, on a whitened grid: `x = m + L_σ u` with `L_σ` the
 /// Cholesky factor of `S + σ² I` and u on a 9ᵈ grid of [−2.5, 2.5]ᵈ restricted to ‖u‖ ≤ 2.5
 /// (where the smoothed data law has its mass).
-fn grid_error(
-    exact: &SmoothedGaussian<f64>,
-    cov: &[f64],
-    score: &dyn Fn(&[f64], f64, &mut [f64]),
-) -> f64 {
+fn grid_error(exact: &SmoothedGaussian<f64>, cov: &[f64], score: ScoreFn<'_>) -> f64 {
     let reference = |x: &[f64], s: f64, o: &mut [f64]| exact.score_sigma_into(x, s, o);
     let (num, den) = grid_sums(exact, cov, score, &reference, None);
     (num / den).sqrt()
@@ -62,8 +61,8 @@ fn grid_error(
 fn grid_distance(
     exact: &SmoothedGaussian<f64>,
     cov: &[f64],
-    score: &dyn Fn(&[f64], f64, &mut [f64]),
-    reference: &dyn Fn(&[f64], f64, &mut [f64]),
+    score: ScoreFn<'_>,
+    reference: ScoreFn<'_>,
 ) -> f64 {
     let (num, den) = grid_sums(exact, cov, score, reference, None);
     (num / den).sqrt()
@@ -73,8 +72,8 @@ fn grid_distance(
 fn grid_sums(
     exact: &SmoothedGaussian<f64>,
     cov: &[f64],
-    score: &dyn Fn(&[f64], f64, &mut [f64]),
-    reference: &dyn Fn(&[f64], f64, &mut [f64]),
+    score: ScoreFn<'_>,
+    reference: ScoreFn<'_>,
     level: Option<usize>,
 ) -> (f64, f64) {
     let d = exact.dim();

@@ -94,7 +94,7 @@ fn save_load_gives_bit_identical_outputs() {
     // Loading as f64 widens exactly.
     let l64 = NcsnMlp::<f64>::from_safetensors(&m.to_safetensors().unwrap()).unwrap();
     for (a, &b) in l64.net().params().iter().zip(m.net().params()) {
-        assert_eq!(*a, b as f64);
+        assert_eq!(a.to_bits(), (b as f64).to_bits());
     }
     // The tensors have torch's nn.Linear layout.
     let bytes = std::fs::read(&path).unwrap();
@@ -310,7 +310,7 @@ fn validation_and_early_stopping() {
         .iter()
         .cloned()
         .fold(f64::INFINITY, f64::min);
-    assert_eq!(r.validation_loss[best], vmin);
+    assert_eq!(r.validation_loss[best].to_bits(), vmin.to_bits());
     assert_eq!(r.epochs, best + 3);
     assert!(r.examples_per_second() > 0.0);
 }
@@ -341,10 +341,10 @@ fn time_from_noise_is_the_exact_marginal_score() {
                 "VP t = {t}: {u} vs {v}"
             );
         }
-        TimeFromNoise::new(&g, ve.clone())
+        TimeFromNoise::new(&g, ve)
             .unwrap()
             .score_t_batch_into(&xs, t, &mut a, &mut Vec::new());
-        Marginal::new(&g, ve.clone())
+        Marginal::new(&g, ve)
             .unwrap()
             .score_t_batch_into(&xs, t, &mut b, &mut Vec::new());
         for (u, v) in a.iter().zip(&b) {

@@ -388,7 +388,7 @@ impl<T: Real> TimeConditionalScore for DdpmMlp<T> {
 /// use langevin::prelude::*;
 /// let model = NcsnMlp::<f64>::new(1, &[8], Embedding::Raw, 3)?;
 /// let sde = Ve::<f64>::new(1, 0.01, 5.0)?;
-/// let st = TimeFromNoise::new(&model, sde.clone())?;
+/// let st = TimeFromNoise::new(&model, sde)?;
 /// let (mut a, mut b) = ([0.0], [0.0]);
 /// st.score_t_into(&[0.3], 0.5, &mut a);
 /// model.score_sigma_into(&[0.3], sde.marginal_std(0.5), &mut b);
