@@ -5,7 +5,8 @@
 //! bias gradient, gradients from the wrong layer's activations, batch rows mixed up in the
 //! matrix-product path. Deterministic (f64, fixed seeds): the central difference with step
 //! 1e-5 has truncation error O(h²) ≈ 1e-10 relative, far below the 1e-6 tolerance, while any
-//! of the bugs above gives O(1) relative errors.
+//! of the bugs above gives large relative errors (measured: replacing silu'(z) by sigmoid(z)
+//! gives 0.06 on the row-loop path and 0.13 on the matrix-product path).
 #![cfg(feature = "neural")]
 
 use langevin::neural::Mlp;
