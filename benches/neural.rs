@@ -22,8 +22,10 @@
 //!   its build time. nalgebra is already a dependency: chosen.
 //! * The dedicated MLP: a training step at batch 256 / 2048 ran at 74k / 52k examples/s in
 //!   the first version (libm `expf` 19 % of the time), 106–140k / 69–78k after storing the
-//!   sigmoid for the backward pass and a vectorisable f32 exp (same load ≈ 15). Rerun this
-//!   bench beside `benches/jax/` at low load for the ratio to JAX.
+//!   sigmoid for the backward pass and a vectorisable f32 exp (same load ≈ 15); with the
+//!   chunks dealt to 4 fixed lanes (buffers stay cache-resident at batch 2048): 130–266k /
+//!   120–138k at load ≈ 10 (consecutive runs; the shared machine makes single figures
+//!   noisy). Rerun this bench beside `benches/jax/` at low load for the ratio to JAX.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use langevin::annealed::{NoiseScoreBatch, SigmaLevels};

@@ -12,10 +12,14 @@ use crate::{Error, Real, Result};
 use rand::RngExt;
 use rayon::prelude::*;
 
-/// Rows per parallel chunk of a minibatch. The chunking depends on the batch size only, and
-/// the chunks' gradients are summed in chunk order, so a training run is bit-identical on
-/// any number of threads.
+/// Rows per chunk of a minibatch. The chunking depends on the batch size only, and the
+/// chunks' gradients are summed in a fixed order (see [`LANES`]), so a training run is
+/// bit-identical on any number of threads.
 const CHUNK: usize = 128;
+
+/// Chunks are dealt round-robin to this many lanes (a constant, not the thread count), each
+/// with one set of working buffers.
+const LANES: usize = 4;
 
 /// The learning rate over the optimisation steps, after an optional linear warm-up.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -394,61 +398,125 @@ impl<T: Real, S: ForwardSde<Scalar = T> + Sync> Objective<T> for Ddpm<'_, S> {
     }
 }
 
-/// The buffers of one parallel chunk of a minibatch (allocated once per run).
-struct Chunk<T> {
+/// The drawn examples of one chunk of a minibatch: network inputs and auxiliary rows.
+struct Drawn<T> {
     rows: usize,
     input: Vec<T>,
     aux: Vec<T>,
+}
+
+impl<T: Real> Drawn<T> {
+    fn new(core: &Core<T>, aux: usize) -> Self {
+        Self {
+            rows: 0,
+            input: vec![T::zero(); CHUNK * core.input_dim()],
+            aux: vec![T::zero(); CHUNK * aux],
+        }
+    }
+}
+
+/// The working buffers of one lane: lane j processes chunks j, j + LANES, … in order and
+/// accumulates their gradients, so the buffers stay few (cache-resident) whatever the batch
+/// size, and the sum is the same on any number of threads.
+struct Lane<T> {
     target: Vec<T>,
     acts: Vec<T>,
     d_out: Vec<T>,
     grad: Vec<T>,
+    acc: Vec<T>,
     loss: f64,
 }
 
-impl<T: Real> Chunk<T> {
-    fn new(core: &Core<T>, aux: usize) -> Self {
-        let (d, di) = (core.dim, core.input_dim());
+impl<T: Real> Lane<T> {
+    fn new(core: &Core<T>) -> Self {
+        let d = core.dim;
         Self {
-            rows: 0,
-            input: vec![T::zero(); CHUNK * di],
-            aux: vec![T::zero(); CHUNK * aux],
             target: vec![T::zero(); CHUNK * d],
             acts: vec![T::zero(); core.net.workspace_len(CHUNK)],
             d_out: vec![T::zero(); CHUNK * d],
             grad: vec![T::zero(); core.net.params().len()],
+            acc: vec![T::zero(); core.net.params().len()],
             loss: 0.0,
         }
     }
 
-    /// Targets, forward, loss and (if `grad_scale` is given) backward for the drawn rows.
-    fn run<O: Objective<T>>(&mut self, core: &Core<T>, obj: &O, grad_scale: Option<T>) {
+    /// Targets, forward, loss and (if `grad_scale` is given) backward for every chunk of
+    /// `chunks`, in order: the summed loss in `loss`, the summed gradient in `acc`.
+    fn run<'a, O: Objective<T>>(
+        &mut self,
+        core: &Core<T>,
+        obj: &O,
+        chunks: impl Iterator<Item = &'a Drawn<T>>,
+        grad_scale: Option<T>,
+    ) where
+        T: 'a,
+    {
         let (d, di, na) = (core.dim, core.input_dim(), obj.aux_len(core.dim));
-        let m = self.rows;
-        for r in 0..m {
-            obj.target(
-                &self.input[r * di..(r + 1) * di],
-                &self.aux[r * na..(r + 1) * na],
-                &mut self.target[r * d..(r + 1) * d],
-            );
-        }
-        let input = &self.input[..m * di];
-        let f = core.net.forward(input, &mut self.acts);
-        let mut loss = 0.0;
-        for ((g, &f), &t) in self.d_out[..m * d].iter_mut().zip(f).zip(&self.target) {
-            let r = f - t;
-            loss += 0.5 * (r * r).to_f64();
-            *g = r;
-        }
-        self.loss = loss;
-        if let Some(scale) = grad_scale {
-            for g in &mut self.d_out[..m * d] {
-                *g *= scale;
+        self.loss = 0.0;
+        for (k, ch) in chunks.enumerate() {
+            let m = ch.rows;
+            for r in 0..m {
+                obj.target(
+                    &ch.input[r * di..(r + 1) * di],
+                    &ch.aux[r * na..(r + 1) * na],
+                    &mut self.target[r * d..(r + 1) * d],
+                );
             }
-            core.net
-                .backward(input, &mut self.acts, &self.d_out[..m * d], &mut self.grad);
+            let input = &ch.input[..m * di];
+            let f = core.net.forward(input, &mut self.acts);
+            let mut loss = 0.0;
+            for ((g, &f), &t) in self.d_out[..m * d].iter_mut().zip(f).zip(&self.target) {
+                let r = f - t;
+                loss += 0.5 * (r * r).to_f64();
+                *g = r;
+            }
+            self.loss += loss;
+            if let Some(scale) = grad_scale {
+                for g in &mut self.d_out[..m * d] {
+                    *g *= scale;
+                }
+                let out = if k == 0 {
+                    &mut self.acc
+                } else {
+                    &mut self.grad
+                };
+                core.net
+                    .backward(input, &mut self.acts, &self.d_out[..m * d], out);
+                if k > 0 {
+                    for (a, &g) in self.acc.iter_mut().zip(&self.grad) {
+                        *a += g;
+                    }
+                }
+            }
         }
     }
+}
+
+/// Runs `lanes` over the first `used` chunks of `drawn`; returns the summed loss and, for a
+/// training step, leaves the summed gradient in `lanes[0].acc` (lanes reduced in order).
+fn run_lanes<T: Real, O: Objective<T>>(
+    core: &Core<T>,
+    obj: &O,
+    lanes: &mut [Lane<T>],
+    drawn: &[Drawn<T>],
+    grad_scale: Option<T>,
+) -> f64 {
+    let active = lanes.len().min(drawn.len());
+    lanes[..active]
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(j, lane)| lane.run(core, obj, drawn.iter().skip(j).step_by(LANES), grad_scale));
+    let (first, rest) = lanes.split_at_mut(1);
+    let mut loss = first[0].loss;
+    for lane in &rest[..active - 1] {
+        loss += lane.loss;
+        if grad_scale.is_some() {
+            for (a, &g) in first[0].acc.iter_mut().zip(&lane.acc) {
+                *a += g;
+            }
+        }
+    }
+    loss
 }
 
 /// Draws the examples `rows` of `data` into the chunks (sequentially, one stream).
@@ -458,7 +526,7 @@ fn draw_batch<T: Real, O: Objective<T>>(
     rng: &mut ChainRng,
     data: &[T],
     rows: &[usize],
-    chunks: &mut [Chunk<T>],
+    chunks: &mut [Drawn<T>],
 ) -> usize {
     let (d, di, na) = (core.dim, core.input_dim(), obj.aux_len(core.dim));
     let mut used = 0;
@@ -528,14 +596,14 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
 
     let na = obj.aux_len(d);
     let n_chunks = cfg.batch_size.min(train_rows.len()).div_ceil(CHUNK);
-    let mut chunks: Vec<Chunk<T>> = (0..n_chunks).map(|_| Chunk::new(core, na)).collect();
+    let mut chunks: Vec<Drawn<T>> = (0..n_chunks).map(|_| Drawn::new(core, na)).collect();
 
     // Validation examples: noise drawn once from their own stream, reused every epoch.
-    let mut val_chunks: Vec<Chunk<T>> = Vec::new();
+    let mut val_chunks: Vec<Drawn<T>> = Vec::new();
     {
         let mut vrng = stream(cfg.seed, 2);
         for ids in val_rows.chunks(CHUNK) {
-            let mut ch = Chunk::new(core, na);
+            let mut ch = Drawn::new(core, na);
             draw_batch(
                 core,
                 obj,
@@ -547,6 +615,8 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
             val_chunks.push(ch);
         }
     }
+    let n_lanes = LANES.min(n_chunks.max(val_chunks.len()));
+    let mut lanes: Vec<Lane<T>> = (0..n_lanes).map(|_| Lane::new(core)).collect();
     let mut rng = stream(cfg.seed, 3);
     let mut opt = AdamW::<T>::new(
         core.net.params().len(),
@@ -588,22 +658,8 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
         for batch in train_rows.chunks(cfg.batch_size) {
             let used = draw_batch(core, obj, &mut rng, data, batch, &mut chunks);
             let scale = T::c(1.0 / batch.len() as f64);
-            {
-                let core_ref: &Core<T> = core;
-                chunks[..used]
-                    .par_iter_mut()
-                    .for_each(|ch| ch.run(core_ref, obj, Some(scale)));
-            }
-            // Fixed-order reduction: thread-count independent.
-            let mut loss = 0.0;
-            grad.copy_from_slice(&chunks[0].grad);
-            loss += chunks[0].loss;
-            for ch in &chunks[1..used] {
-                for (g, &c) in grad.iter_mut().zip(&ch.grad) {
-                    *g += c;
-                }
-                loss += ch.loss;
-            }
+            let loss = run_lanes(core, obj, &mut lanes, &chunks[..used], Some(scale));
+            grad.copy_from_slice(&lanes[0].acc);
             let batch_loss = loss / batch.len() as f64;
             if !(batch_loss.is_finite() && crate::real::all_finite(&grad)) {
                 core.net.params_mut().copy_from_slice(&last_good);
@@ -634,11 +690,7 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
         last_good.copy_from_slice(core.net.params());
         let mut msg = format!("loss {train_loss:.4}");
         if !val_chunks.is_empty() {
-            let core_ref: &Core<T> = core;
-            val_chunks
-                .par_iter_mut()
-                .for_each(|ch| ch.run(core_ref, obj, None));
-            let v = val_chunks.iter().map(|c| c.loss).sum::<f64>() / n_val as f64;
+            let v = run_lanes(core, obj, &mut lanes, &val_chunks, None) / n_val as f64;
             report.validation_loss.push(v);
             msg = format!("{msg} val {v:.4}");
             if !v.is_finite() {
