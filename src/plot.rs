@@ -1,6 +1,7 @@
 //! PNG plots of samples (feature `plot`, crate [plotters](https://docs.rs/plotters) with its
 //! bitmap backend only): trace plots, histograms against an exact density, autocorrelation,
-//! 2-D scatter and image grids (e.g. 8×8 digits).
+//! 2-D scatter, vector fields (e.g. a learned score next to the exact one) and image grids
+//! (e.g. 8×8 digits).
 //!
 //! No system dependency: text is rendered with the DejaVu Sans Mono font embedded in the
 //! crate (Bitstream Vera / DejaVu licence, `assets/fonts/LICENSE_DEJAVU`) through plotters'
@@ -320,6 +321,92 @@ impl Plot {
                         .map(|(&x, &y)| Circle::new((x, y), 2, COLORS[0].mix(0.4).filled())),
                 )
                 .map_err(err)?;
+            Ok(())
+        })
+    }
+}
+
+impl Plot {
+    /// Vector field (quiver plot): from each point `(x[i], y[i])` an arrow to
+    /// `(x[i] + u[i], y[i] + v[i])` for every field `(u, v)` of `fields`, field k in colour k
+    /// (blue, orange, green, …), so that several fields on the same points — a learned score
+    /// next to the exact one — compare arrow by arrow. Vectors are drawn as given, in data
+    /// units: scale them to the spacing of the points first. Arrows with a non-finite
+    /// coordinate are skipped.
+    ///
+    /// # Errors
+    /// Drawing or file errors; `InvalidInput` if a coordinate or field slice has another
+    /// length than `x`.
+    pub fn vector_field(
+        &self,
+        path: impl AsRef<Path>,
+        x: &[f64],
+        y: &[f64],
+        fields: &[(&[f64], &[f64])],
+    ) -> io::Result<()> {
+        write_file(path, &self.vector_field_png(x, y, fields)?)
+    }
+
+    /// [`Plot::vector_field`] into PNG bytes.
+    ///
+    /// # Errors
+    /// As [`Plot::vector_field`].
+    pub fn vector_field_png(
+        &self,
+        x: &[f64],
+        y: &[f64],
+        fields: &[(&[f64], &[f64])],
+    ) -> io::Result<Vec<u8>> {
+        let n = x.len();
+        if y.len() != n || fields.iter().any(|(u, v)| u.len() != n || v.len() != n) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("vector_field: every coordinate and field slice needs {n} values"),
+            ));
+        }
+        // One arrow: shaft plus two head strokes at ±25° of 30 % of its length.
+        let arrow = |x0: f64, y0: f64, u: f64, v: f64| -> Option<[(f64, f64); 6]> {
+            let ok = [x0, y0, u, v].iter().all(|c| c.is_finite());
+            let (x1, y1) = (x0 + u, y0 + v);
+            if !(ok && x1.is_finite() && y1.is_finite()) {
+                return None;
+            }
+            let (c, s) = (25f64.to_radians().cos(), 25f64.to_radians().sin());
+            let (hu, hv) = (-0.3 * u, -0.3 * v);
+            let h1 = (x1 + c * hu - s * hv, y1 + s * hu + c * hv);
+            let h2 = (x1 + c * hu + s * hv, y1 - s * hu + c * hv);
+            Some([(x0, y0), (x1, y1), (x1, y1), h1, (x1, y1), h2])
+        };
+        let arrows: Vec<Vec<[(f64, f64); 6]>> = fields
+            .iter()
+            .map(|(u, v)| {
+                (0..n)
+                    .filter_map(|i| arrow(x[i], y[i], u[i], v[i]))
+                    .collect()
+            })
+            .collect();
+        let xr = range(
+            x.iter()
+                .copied()
+                .chain(arrows.iter().flatten().map(|a| a[1].0)),
+        );
+        let yr = range(
+            y.iter()
+                .copied()
+                .chain(arrows.iter().flatten().map(|a| a[1].1)),
+        );
+        self.render(|root| {
+            let mut chart = self.chart(root, xr, yr)?;
+            for (k, list) in arrows.iter().enumerate() {
+                let col = COLORS[k % COLORS.len()].mix(0.85);
+                for a in list {
+                    for seg in a.chunks_exact(2) {
+                        chart
+                            .draw_series(LineSeries::new(seg.iter().copied(), col))
+                            .map_err(err)?;
+                    }
+                }
+            }
             Ok(())
         })
     }

@@ -102,6 +102,14 @@ fn every_plot_is_a_valid_png_of_the_right_size() {
             "scatter",
             Box::new(|f| p.scatter(f, &chains[0], &chains[1])),
         ),
+        (
+            "vector_field",
+            Box::new(|f| {
+                let (u, v): (Vec<f64>, Vec<f64>) =
+                    chains[0].iter().map(|a| (0.1 * a, -0.1 * a)).unzip();
+                p.vector_field(f, &chains[0], &chains[1], &[(&u, &v), (&v, &u)])
+            }),
+        ),
     ];
     for (name, draw) in cases {
         let f = tmp(name);
@@ -171,10 +179,15 @@ fn degenerate_inputs_do_not_panic() {
         );
         assert!(p.autocorrelation_png(s, 4).is_ok());
         assert!(p.scatter_png(s, s).is_ok());
+        assert!(p.vector_field_png(s, s, &[(s, s)]).is_ok());
     }
     assert!(p.trace_png(&[]).is_ok());
     assert!(p.histogram_png(&[1.0], 0, None).is_err());
     assert!(p.scatter_png(&[1.0], &[]).is_err());
+    assert!(
+        p.vector_field_png(&[1.0], &[1.0], &[(&[1.0], &[])])
+            .is_err()
+    );
     assert!(image_grid_png(&[vec![f64::NAN; 4], huge[..4].to_vec()], 2, 2, 1, 1).is_ok());
     assert!(image_grid_png(&[vec![0.0; 3]], 2, 2, 1, 1).is_err());
     // Sizes whose buffer overflows usize / exceeds the PNG limit are errors, not panics.

@@ -26,8 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def one(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def one(cmd, env):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
 
 
@@ -37,9 +37,18 @@ def main():
     ap.add_argument("--batch", type=int, nargs="+", default=[256, 2048])
     ap.add_argument("--examples", type=int, default=1_000_000)
     ap.add_argument("--driver", choices=["loop", "scan"], default="loop")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="pin both sides to this many threads (0: their defaults, all cores)")
     ap.add_argument("--rust", default=os.path.join(ROOT, "target/release/examples/neural_throughput"))
     a = ap.parse_args()
     ex = str(a.examples)
+    env = dict(os.environ)
+    if a.threads:
+        # Rust: the rayon pool; JAX: XLA's CPU intra-op pool and Eigen's thread pool.
+        env["RAYON_NUM_THREADS"] = str(a.threads)
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
+                            + ("false" if a.threads == 1 else "true")
+                            + f" intra_op_parallelism_threads={a.threads}").strip()
     for b in a.batch:
         rust_cmd = [a.rust, "--batch", str(b), "--rounds", "1", "--examples", ex, "--json"]
         jax_cmd = [sys.executable, os.path.join(HERE, "train_mlp.py"), "--batch", str(b),
@@ -52,7 +61,7 @@ def main():
                 order.reverse()
             got = {}
             for name, cmd in order:
-                got[name] = one(cmd)[0]["median"]
+                got[name] = one(cmd, env)[0]["median"]
             rust.append(got["rust"])
             jax.append(got["jax"])
             ratio.append(got["rust"] / got["jax"])
@@ -62,7 +71,8 @@ def main():
               f"[{min(rust):.0f}, {max(rust):.0f}], jax-{a.driver} median "
               f"{statistics.median(jax):.0f} [{min(jax):.0f}, {max(jax):.0f}]; ratio rust/jax "
               f"median {statistics.median(ratio):.2f} [{min(ratio):.2f}, {max(ratio):.2f}] "
-              f"over {a.pairs} pairs", flush=True)
+              f"over {a.pairs} pairs" + (f", {a.threads} thread(s)" if a.threads else ""),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+//! Training throughput of the `neural` feature in examples per second — the Rust half of the
+//! side-by-side comparison with JAX (`benches/jax/train_mlp.py`, driven in alternating rounds
+//! by `benches/jax/compare.py`; see `benches/jax/README.md`).
+//!
+//! The network and the step are the ones of the JAX script: an NCSN MLP
+//! 3 → 128 → 128 → 2 (input `[x₁, x₂, ln σ]`, SiLU, output `σ s_θ`), `f32`, trained by
+//! denoising score matching with λ(σ) = σ² (σ log-uniform in [0.01, 8]) by AdamW
+//! (learning rate 1e-3, weight decay 1e-4) on 20 000 points of the weighted 8-mode ring. Each
+//! round is one [`NcsnMlp::train_dsm`] call over about `--examples` examples without a
+//! validation split; its examples/s is the run's examples over its wall-clock seconds (the
+//! whole training loop: shuffling, noise, forward, backward, AdamW). A warm-up run precedes
+//! the timed rounds.
+//!
+//! ```text
+//! cargo run --release --features neural --example neural_throughput -- \
+//!     [--batch 256 2048] [--rounds 5] [--examples 1000000] [--json]
+//! ```
+
+use langevin::annealed::SigmaLevels;
+use langevin::neural::{Embedding, NcsnMlp, TrainConfig};
+use langevin::prelude::*;
+use langevin::targets::GaussianMixture;
+
+const N_DATA: usize = 20_000;
+
+fn main() -> Result<()> {
+    let mut batches = vec![256usize, 2048];
+    let (mut rounds, mut examples, mut json) = (5usize, 1_000_000usize, false);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--batch" => {
+                batches.clear();
+                while i + 1 < args.len() && !args[i + 1].starts_with("--") {
+                    i += 1;
+                    batches.push(args[i].parse().expect("--batch takes sizes"));
+                }
+            }
+            "--rounds" => {
+                i += 1;
+                rounds = args[i].parse().expect("--rounds takes a count");
+            }
+            "--examples" => {
+                i += 1;
+                examples = args[i].parse().expect("--examples takes a count");
+            }
+            "--json" => json = true,
+            other => panic!("unknown argument {other}"),
+        }
+        i += 1;
+    }
+
+    // The data: the weighted 8-mode ring of examples/gmm8.rs, drawn in f64, trained in f32.
+    let weights: Vec<f64> = (1..=8).map(|k| k as f64).collect();
+    let gmm = GaussianMixture::ring_weighted(weights, 4.0, 0.3)?;
+    let mut rng = langevin::rng::stream(0, 0);
+    let mut x = [0.0f64; 2];
+    let data: Vec<f32> = (0..N_DATA)
+        .flat_map(|_| {
+            gmm.sample_into(&mut rng, &mut x);
+            [x[0] as f32, x[1] as f32]
+        })
+        .collect();
+    let sigmas = SigmaLevels::geometric(8.0f32, 0.01, 10)?;
+
+    if !json {
+        println!(
+            "{:>6} {:>12} {:>10} {:>10}  loss   (NCSN MLP 3 → 128 → 128 → 2, f32, AdamW, {} rayon threads)",
+            "batch",
+            "median ex/s",
+            "min",
+            "max",
+            rayon::current_num_threads()
+        );
+    }
+    for &b in &batches {
+        let cfg = |epochs: usize| {
+            TrainConfig::new()
+                .epochs(epochs)
+                .batch_size(b)
+                .learning_rate(1e-3)
+                .weight_decay(1e-4)
+                .validation_fraction(0.0)
+                .seed(1)
+        };
+        let mut model = NcsnMlp::<f32>::new(2, &[128, 128], Embedding::Raw, 0)?;
+        // Warm-up (not timed): page in the buffers, spin up the thread pool.
+        model.train_dsm(&data, &sigmas, &cfg(2))?;
+        let epochs = examples.div_ceil(N_DATA).max(1);
+        let mut rates = Vec::with_capacity(rounds);
+        let mut loss = f64::NAN;
+        for _ in 0..rounds {
+            let r = model.train_dsm(&data, &sigmas, &cfg(epochs))?;
+            rates.push(r.examples_per_second());
+            loss = *r.train_loss.last().unwrap_or(&f64::NAN);
+        }
+        let mut sorted = rates.clone();
+        sorted.sort_by(f64::total_cmp);
+        let med = sorted[sorted.len() / 2];
+        if json {
+            let list: Vec<String> = rates.iter().map(|r| format!("{r:.1}")).collect();
+            println!(
+                "{{\"impl\": \"rust\", \"batch\": {b}, \"median\": {med:.1}, \"rates\": [{}], \"loss\": {loss:.4}}}",
+                list.join(", ")
+            );
+        } else {
+            println!(
+                "{b:>6} {med:>12.0} {:>10.0} {:>10.0}  {loss:.3}",
+                sorted[0],
+                sorted[sorted.len() - 1]
+            );
+        }
+    }
+    Ok(())
+}
