@@ -17,8 +17,8 @@
 //! A sample much closer to a training image than held-out digits are is a (near-)copy; much
 //! farther, it is off the data (noise or a blend of strokes). Judge the grids too.
 //!
-//! Run with `cargo run --release --features neural --example digits_learned` (a few minutes
-//! on 2 cores, almost all of it training). With `--features neural,plot` it writes
+//! Run with `cargo run --release --features neural --example digits_learned` (40 s on the 2
+//! shared cores at load ≈ 7, 1 min 27 s at load ≈ 14; most of it training). With `--features neural,plot` it writes
 //! `langevin-digits-learned.png` in the system's temporary directory: 64 learned samples,
 //! then 16 held-out real digits and 16 empirical-score samples.
 

@@ -19,8 +19,8 @@
 //! learned rows add the training error of the network, which the "relative error" table
 //! shows per noise level.
 //!
-//! Run with `cargo run --release --features neural --example gmm8_learned` (about two minutes
-//! on 2 shared cores, half of it training). `-- --save PATH` writes the trained model as a
+//! Run with `cargo run --release --features neural --example gmm8_learned` (41 s on the
+//! 2 shared cores at load ≈ 7, 1 min 49 s at load ≈ 14; about half of it training). `-- --save PATH` writes the trained model as a
 //! safetensors file; `-- --load PATH` skips training and samples with a model from a file —
 //! for instance one trained in JAX by `benches/jax/train_mlp.py --save PATH`. With `--features neural,plot` it also draws the learned
 //! score field over the exact one, `langevin-gmm8-learned-score-field.png`, and scatter plots
