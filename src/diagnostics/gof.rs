@@ -444,7 +444,7 @@ fn chi_square_from(observed: &[f64], expected: &[f64]) -> Result<ChiSquareResult
     Ok(ChiSquareResult {
         statistic: stat,
         dof,
-        p_value: chi.sf(stat).clamp(0.0, 1.0),
+        p_value: finite("chi-square p-value", chi.sf(stat))?.clamp(0.0, 1.0),
     })
 }
 
@@ -566,7 +566,9 @@ pub fn thin_by_ess(chain: &[f64]) -> Result<Vec<f64>> {
     let m = super::to_matrix(&[chain], 1, 4)?;
     let ess = ess_bulk_m(&m);
     let n = chain.len() as f64;
-    let k = if ess.is_finite() && ess > 0.0 {
+    // NaN-aware: a NaN ESS must not fall through to "keep every draw".
+    let ess = finite("ESS", ess)?;
+    let k = if ess > 0.0 {
         ((n / ess).ceil() as usize).max(1)
     } else {
         1

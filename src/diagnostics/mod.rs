@@ -244,6 +244,24 @@ pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Diagnost
     }
 }
 
+/// `a.min(b)`, but NaN if either is NaN (`f64::min` returns the other one).
+pub(crate) fn min_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// `a.max(b)`, but NaN if either is NaN (`f64::max` returns the other one).
+pub(crate) fn max_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// Arithmetic mean (plain left-to-right sum).
 pub(crate) fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
