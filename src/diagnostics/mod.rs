@@ -85,8 +85,9 @@ pub mod transform;
 pub use autocorr::{autocorrelation, autocovariance};
 pub use ess::{ess_bulk, ess_mean, ess_quantile, ess_sd, ess_tail};
 pub use gof::{
-    ChiSquareResult, EnergyTestResult, GofResult, KsPValueMethod, KsResult, anderson_darling,
-    chi_square_binned, chi_square_counts, energy_distance, energy_test, ks_test, thin_by_ess,
+    ChiSquareResult, EnergyTestResult, GofResult, KsPValueMethod, KsResult, LogCdf,
+    anderson_darling, chi_square_binned, chi_square_counts, energy_distance, energy_test,
+    ks_pvalue, ks_test, thin_by_ess,
 };
 pub use mcse::{mcse_mean, mcse_quantile, mcse_sd};
 pub use rhat::{rhat_rank, rhat_split};
