@@ -360,15 +360,17 @@ const KS_EXACT_MAX_K: usize = 100;
 ///   p-value** ([`KsPValueMethod::TwiceOneSided`]),
 ///   `P(D⁺_n ≥ d) = d Σ_{j=0}^{⌊n(1−d)⌋} C(n,j) (1 − d − j/n)^{n−j} (d + j/n)^{j−1}`
 ///   (Birnbaum & Tingey 1951), summed in log space (all terms are positive,
-///   so there is no cancellation; relative accuracy ~1e-12, O(n) time). It
+///   so there is no cancellation; relative accuracy ~1e-12, O(n) time: 6 ms at
+///   `n = 10⁵`, 80 ms at `n = 10⁶`). It
 ///   exceeds the two-sided p-value by `P(D⁺_n ≥ d, D⁻_n ≥ d)`: exactly 0 for
 ///   `d ≥ 1/2`, below 1e-6 relative where it is used (measured against the
 ///   exact matrix for `n ≤ 3 000`, `p` from 1e-2 to 1e-6, in
 ///   `tests/diagnostics_gof_tails.rs`); p-values down to 1e-300 keep that
 ///   relative accuracy;
 /// * `n > 100`, `n·d² < 2.2` and `⌊n·d⌋ < 100`: **exact** matrix algorithm
-///   (the matrix has `2⌊n·d⌋ + 1 ≤ 199` rows; cost `O(m³ log n)`, about
-///   50 ms at `n = 4 500`); since `n·d² < 2.2` here, this covers every `d`
+///   (the matrix has `m = 2⌊n·d⌋ + 1 ≤ 199` rows; cost `O(m³ log n)`: 0.2 ms
+///   at `n = 400`, 6 ms at `n = 1 000`, up to 0.1 s at `n = 4 500`, `m = 199`,
+///   measured in a release build); since `n·d² < 2.2` here, this covers every `d`
 ///   for `n ≤ 4 545`;
 /// * otherwise (`n > 4 545`, `p ≳ 0.02`): the **asymptotic** Kolmogorov
 ///   distribution at Stephens' (1970) corrected argument
