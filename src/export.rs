@@ -276,7 +276,8 @@ impl<'a> CmdStanCsv<'a> {
         writeln!(w, "# model = {}", self.model)?;
         writeln!(w, "# method = sample (Default)")?;
         writeln!(w, "#   sample")?;
-        writeln!(w, "#     num_samples = {n}")?;
+        // CmdStan's num_samples counts iterations; it keeps ⌈num_samples / thin⌉ draws.
+        writeln!(w, "#     num_samples = {}", n * self.thin)?;
         writeln!(w, "#     num_warmup = {}", self.warmup.unwrap_or(0))?;
         writeln!(w, "#     save_warmup = 0")?;
         writeln!(w, "#     thin = {}", self.thin)?;
@@ -415,10 +416,21 @@ impl CmdStanChain {
 /// rows; `inf`, `-inf`, `+inf`, `NaN` accepted) — the inverse of [`CmdStanCsv::write_chain`],
 /// also able to read CmdStan's own output.
 ///
+/// Truncated files are rejected rather than read as shorter chains:
+///
+/// * every line, the last included, must end with a newline (a file cut mid-row or
+///   mid-number ends without one, and its last field may still parse);
+/// * for a sampling run (`method = sample`) whose configuration comments state
+///   `num_samples` (iterations), `thin` (default 1), `save_warmup` (default 0) and
+///   `num_warmup` (default 0), the number of rows must be CmdStan's
+///   `⌈num_samples / thin⌉ + save_warmup · ⌈num_warmup / thin⌉` (a file cut at a row
+///   boundary).
+///
 /// # Errors
 /// `InvalidData` for a missing header, a row with the wrong number of fields or a field
-/// that is not a number; any I/O error of `r`.
-pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
+/// that is not a number, a last line without its newline, or a row count that differs
+/// from the one the configuration comments state; any I/O error of `r`.
+pub fn read_cmdstan_csv<R: BufRead>(mut r: R) -> io::Result<CmdStanChain> {
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
     let mut out = CmdStanChain {
         columns: Vec::new(),
@@ -426,9 +438,24 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
         comments: Vec::new(),
     };
     let mut header = false;
-    for (ln, line) in r.lines().enumerate() {
-        let line = line?;
+    let mut buf = Vec::new();
+    let mut ln = 0usize;
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        ln += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let line =
+            std::str::from_utf8(&buf).map_err(|e| bad(format!("line {ln}: not UTF-8 ({e})")))?;
         let t = line.trim();
+        if !complete && !t.is_empty() {
+            return Err(bad(format!(
+                "line {ln} ({t:?}) ends without a newline: the file is truncated (CmdStan \
+                 ends every line, the last one included, with a newline)"
+            )));
+        }
         if t.starts_with('#') {
             out.comments.push(t.to_string());
             continue;
@@ -444,14 +471,12 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
         let row = t
             .split(',')
             .map(|f| {
-                parse_num(f.trim())
-                    .ok_or_else(|| bad(format!("line {}: {f:?} is not a number", ln + 1)))
+                parse_num(f.trim()).ok_or_else(|| bad(format!("line {ln}: {f:?} is not a number")))
             })
             .collect::<io::Result<Vec<f64>>>()?;
         if row.len() != out.columns.len() {
             return Err(bad(format!(
-                "line {}: {} fields for {} columns",
-                ln + 1,
+                "line {ln}: {} fields for {} columns",
                 row.len(),
                 out.columns.len()
             )));
@@ -461,7 +486,49 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
     if !header {
         return Err(bad("no header line".into()));
     }
+    if let Some(expected) = stated_rows(&out).map_err(bad)?
+        && expected != out.rows.len()
+    {
+        return Err(bad(format!(
+            "the configuration comments state {expected} draws (num_samples, thin, \
+             save_warmup, num_warmup) but the file holds {} rows: it is truncated or edited",
+            out.rows.len()
+        )));
+    }
     Ok(out)
+}
+
+/// Row count a CmdStan sampling file states in its configuration comments, if it states
+/// one (`method = sample` and `num_samples`): `⌈num_samples/thin⌉ + save_warmup ·
+/// ⌈num_warmup/thin⌉`, as CmdStan keeps iteration `m` when `m % thin == 0`.
+fn stated_rows(c: &CmdStanChain) -> Result<Option<usize>, String> {
+    if c.config("method").as_deref() != Some("sample") {
+        return Ok(None);
+    }
+    let Some(samples) = c.config("num_samples") else {
+        return Ok(None);
+    };
+    let int = |key: &str, v: String| -> Result<usize, String> {
+        v.parse::<usize>()
+            .map_err(|_| format!("configuration `{key} = {v}` is not a non-negative integer"))
+    };
+    let samples = int("num_samples", samples)?;
+    let thin = c.config("thin").map_or(Ok(1), |v| int("thin", v))?;
+    if thin == 0 {
+        return Err("configuration `thin = 0`; thin must be at least 1".into());
+    }
+    let save_warmup = c
+        .config("save_warmup")
+        .map_or(Ok(0), |v| int("save_warmup", v))?;
+    let warmup = c
+        .config("num_warmup")
+        .map_or(Ok(0), |v| int("num_warmup", v))?;
+    let warm_rows = if save_warmup != 0 {
+        warmup.div_ceil(thin)
+    } else {
+        0
+    };
+    Ok(Some(samples.div_ceil(thin) + warm_rows))
 }
 
 fn parse_num(s: &str) -> Option<f64> {
