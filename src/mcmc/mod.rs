@@ -18,7 +18,7 @@ mod step_schedule;
 mod ula;
 
 pub use barker::{Barker, BarkerState, barker_log_acceptance};
-pub use mala::{Mala, MalaState, mala_log_acceptance};
+pub use mala::{DIVERGENCE_LOG_RATIO, Mala, MalaState, mala_log_acceptance};
 pub use malt::{Malt, MaltState};
 pub use precond::{
     Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
@@ -45,8 +45,10 @@ pub struct StepInfo {
     /// unadjusted kernels; 0 for a non-finite proposal). Averaging it (Rao–Blackwellisation)
     /// estimates the acceptance rate with less noise than averaging `accepted`.
     pub accept_prob: f64,
-    /// The proposal had a non-finite (NaN or +∞) log density, or a non-finite score or log
-    /// acceptance ratio, and was rejected. `-∞` (outside the support) is a plain rejection.
+    /// The proposal was rejected as divergent: a non-finite (NaN or +∞) log density, a
+    /// non-finite score or log acceptance ratio, or (Metropolis-adjusted Langevin kernels) a
+    /// log acceptance ratio below `−`[`DIVERGENCE_LOG_RATIO`] (Stan's energy-error criterion).
+    /// `-∞` (outside the support) is a plain rejection.
     pub divergent: bool,
 }
 

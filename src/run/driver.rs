@@ -35,6 +35,7 @@ pub struct Sampler {
     thin: usize,
     seed: u64,
     threads: Option<usize>,
+    strict: bool,
 }
 
 impl Sampler {
@@ -48,6 +49,7 @@ impl Sampler {
             thin: 1,
             seed: 0,
             threads: None,
+            strict: false,
         }
     }
     /// Number of chains (≥ 1).
@@ -73,6 +75,26 @@ impl Sampler {
     /// Run on a dedicated pool of `threads` threads (results are identical for any value).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
+        self
+    }
+    /// Strict mode: a run whose health report ([`Trace::check`]) has warnings returns
+    /// [`Error::Unhealthy`], which carries the report and the trace (recover it with
+    /// [`Trace::from_error`]). Off by default.
+    ///
+    /// # Example
+    /// ```
+    /// use langevin::prelude::*;
+    /// use langevin::targets::Gaussian;
+    /// let frozen = Mala::new(Gaussian::<f64>::standard(2)?, 1e6)?; // rejects everything
+    /// let err = Sampler::new(200).chains(2).warmup(0).strict(true)
+    ///     .run(&frozen, &[vec![0.5; 2]]).unwrap_err();
+    /// assert!(matches!(err, Error::Unhealthy { .. }));
+    /// let trace = Trace::<f64>::from_error(&err).unwrap();
+    /// assert_eq!(trace.acceptance(), 0.0);
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
         self
     }
     /// The number of chains.
@@ -201,7 +223,11 @@ impl Sampler {
             trace.adapted_step_size = Some(adapted);
         }
         trace.wall_time = start.elapsed();
-        Ok(trace)
+        if self.strict {
+            trace.into_checked()
+        } else {
+            Ok(trace)
+        }
     }
 
     fn run_chain<K, F, A, O>(
