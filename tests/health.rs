@@ -25,10 +25,13 @@ fn frozen_mala_is_flagged() {
         .seed(1)
         .run(&mala, &[vec![0.5, -0.5]])
         .unwrap();
-    assert_eq!(trace.acceptance(), 0.0);
+    assert!(trace.acceptance() <= 0.0);
     let w = trace.warnings();
     for c in 0..4 {
-        assert!(w.contains(&HealthWarning::NoAcceptance { chain: c }), "{w:?}");
+        assert!(
+            w.contains(&HealthWarning::NoAcceptance { chain: c }),
+            "{w:?}"
+        );
         assert!(
             w.contains(&HealthWarning::ConstantChain {
                 chain: c,
@@ -41,7 +44,10 @@ fn frozen_mala_is_flagged() {
     assert!(trace.min_ess_bulk().unwrap().is_nan());
     // The energy-error criterion: log r ≈ −h‖∇log p‖²/4 ≈ −10⁵ on every proposal.
     assert_eq!(trace.total_divergences(), 4 * 600);
-    assert!(w.iter().any(|x| matches!(x, HealthWarning::Divergences { count: 2000, .. })));
+    assert!(
+        w.iter()
+            .any(|x| matches!(x, HealthWarning::Divergences { count: 2000, .. }))
+    );
     // summary() prints the warnings under the table.
     let printed = format!("{}", trace.summary(None).unwrap());
     assert!(printed.contains("accepted no proposal"), "{printed}");
@@ -92,11 +98,20 @@ fn funnel_is_flagged() {
     // criterion, and the report did not exist.
     let w = trace.warnings();
     assert!(
-        w.iter().any(|x| matches!(x, HealthWarning::Divergences { count, .. } if *count > 0)),
+        w.iter()
+            .any(|x| matches!(x, HealthWarning::Divergences { count, .. } if *count > 0)),
         "{w:?}"
     );
-    assert!(w.iter().any(|x| matches!(x, HealthWarning::HighRhat { .. })), "{w:?}");
-    assert!(w.iter().any(|x| matches!(x, HealthWarning::LowEssBulk { .. })), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|x| matches!(x, HealthWarning::HighRhat { .. })),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|x| matches!(x, HealthWarning::LowEssBulk { .. })),
+        "{w:?}"
+    );
 }
 
 /// Strict mode turns the warnings into `Error::Unhealthy`, carrying the report and the trace.
@@ -105,11 +120,19 @@ fn funnel_is_flagged() {
 fn strict_mode_returns_the_trace_in_the_error() {
     let mala = Mala::new(Gaussian::<f64>::standard(2).unwrap(), 1e6).unwrap();
     let s = Sampler::new(200).chains(2).warmup(0).seed(2);
-    let err = s.clone().strict(true).run(&mala, &[vec![0.5; 2]]).unwrap_err();
+    let err = s
+        .clone()
+        .strict(true)
+        .run(&mala, &[vec![0.5; 2]])
+        .unwrap_err();
     let Error::Unhealthy { report, .. } = &err else {
         panic!("{err}")
     };
-    assert!(report.warnings.contains(&HealthWarning::NoAcceptance { chain: 1 }));
+    assert!(
+        report
+            .warnings
+            .contains(&HealthWarning::NoAcceptance { chain: 1 })
+    );
     let trace = Trace::<f64>::from_error(&err).unwrap();
     assert_eq!(trace.n_draws, 200);
     assert!(Trace::<f32>::from_error(&err).is_none());
@@ -118,6 +141,13 @@ fn strict_mode_returns_the_trace_in_the_error() {
     assert_eq!(ok.chains, trace.chains);
     // A healthy strict run is Ok.
     let good = Mala::new(Gaussian::<f64>::standard(2).unwrap(), 0.8).unwrap();
-    assert!(Sampler::new(2_000).chains(4).warmup(200).seed(2).strict(true)
-        .run(&good, &[vec![0.0; 2]]).is_ok());
+    assert!(
+        Sampler::new(2_000)
+            .chains(4)
+            .warmup(200)
+            .seed(2)
+            .strict(true)
+            .run(&good, &[vec![0.0; 2]])
+            .is_ok()
+    );
 }

@@ -261,6 +261,9 @@ impl Sampler {
             adapted_step: None,
             adapted_mass: None,
         };
+        // A self-tuning kernel (`Kernel::warmup_*`, e.g. `Mala::auto`) adapts first, then the
+        // explicit adaptation; the explicit one's results take precedence in the record.
+        kernel.warmup_start(&mut state, self.warmup);
         let mut adapt_state = adaptation.start(kernel, &mut state, self.warmup);
         for it in 0..self.warmup {
             let info = kernel.step(&mut state, &mut rng)?;
@@ -268,11 +271,15 @@ impl Sampler {
                 out.divergences += 1;
                 out.warmup_divergences += 1;
             }
+            kernel.warmup_adapt(&mut state, it, &info);
             adaptation.adapt(kernel, &mut state, &mut adapt_state, it, &info);
             observer.on_step(c, it, true, &info, kernel.position(&state));
         }
-        out.adapted_step = adaptation.finish(kernel, &mut state, adapt_state);
-        out.adapted_mass = adaptation.adapted_metric(kernel, &state);
+        let tuned = kernel.warmup_finish(&mut state);
+        out.adapted_step = adaptation
+            .finish(kernel, &mut state, adapt_state)
+            .or(tuned.step_size);
+        out.adapted_mass = adaptation.adapted_metric(kernel, &state).or(tuned.metric);
         for k in 0..self.draws * self.thin {
             let info = kernel.step(&mut state, &mut rng)?;
             out.sampled += 1;
