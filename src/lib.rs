@@ -139,7 +139,7 @@ pub use mcmc::{Kernel, Mala, StepInfo, Ula};
 pub use real::Real;
 pub use run::{Observer, Sampler};
 pub use sde::{LangevinSde, Sde};
-pub use trace::Trace;
+pub use trace::{RunConfig, Trace};
 
 /// The names most programs need: `use langevin::prelude::*;`.
 pub mod prelude {

@@ -36,6 +36,33 @@ pub struct Trace<T> {
     /// Final adapted metric (mass matrix) per chain, when the run adapted one: its diagonal
     /// (length `dim`) or the full matrix row-major (length `dim²`).
     pub adapted_mass: Option<Vec<Vec<f64>>>,
+    /// How the run was made: sampler, parameters, warm-up, thinning, seed, chains, wall time
+    /// per chain (written by [`crate::export::CmdStanCsv`] into its header).
+    pub config: RunConfig,
+}
+
+/// The configuration of the run that produced a [`Trace`] (the adapted step sizes and metrics
+/// are in [`Trace::adapted_step_size`] and [`Trace::adapted_mass`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct RunConfig {
+    /// The kernel's name ([`crate::Kernel::name`], e.g. `mala`).
+    pub sampler: String,
+    /// The kernel's parameters before any adaptation ([`crate::Kernel::parameters`], e.g.
+    /// `("step_size", 0.3)`).
+    pub parameters: Vec<(String, f64)>,
+    /// Recorded draws per chain.
+    pub draws: usize,
+    /// Warm-up transitions per chain.
+    pub warmup: usize,
+    /// Thinning: every `thin`-th post-warm-up transition was recorded.
+    pub thin: usize,
+    /// The run seed.
+    pub seed: u64,
+    /// Number of chains.
+    pub chains: usize,
+    /// Wall-clock time of each chain (warm-up and sampling).
+    pub chain_wall_time: Vec<Duration>,
 }
 
 impl<T: Real> Trace<T> {
@@ -267,7 +294,7 @@ impl<T: Real> Trace<T> {
         if post > 0 {
             warnings.push(HealthWarning::Divergences {
                 count: post,
-                transitions: self.n_draws * chains,
+                transitions: self.n_draws * self.config.thin.max(1) * chains,
             });
         }
         if self.n_draws < 4 || chains == 0 {

@@ -276,6 +276,14 @@ impl<P: LogDensity + Score + Sync> Kernel for Mala<P> {
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {
         &state.x
     }
+
+    fn name(&self) -> String {
+        "mala".into()
+    }
+
+    fn parameters(&self) -> Vec<(String, f64)> {
+        vec![("step_size".into(), self.h)]
+    }
 }
 
 impl<P: LogDensity + Score + Sync> TunableStepSize for Mala<P> {

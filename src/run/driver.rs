@@ -195,6 +195,16 @@ impl Sampler {
             wall_time: Default::default(),
             adapted_step_size: None,
             adapted_mass: None,
+            config: crate::trace::RunConfig {
+                sampler: kernel.name(),
+                parameters: kernel.parameters(),
+                draws: self.draws,
+                warmup: self.warmup,
+                thin: self.thin,
+                seed: self.seed,
+                chains: self.chains,
+                chain_wall_time: Vec::with_capacity(self.chains),
+            },
         };
         let mut adapted = Vec::new();
         let mut masses = Vec::new();
@@ -209,6 +219,7 @@ impl Sampler {
                 .push(out.accept_prob_sum / out.sampled.max(1) as f64);
             trace.divergences.push(out.divergences);
             trace.warmup_divergences.push(out.warmup_divergences);
+            trace.config.chain_wall_time.push(out.wall_time);
             if let Some(h) = out.adapted_step {
                 adapted.push(h);
             }
@@ -246,6 +257,7 @@ impl Sampler {
     {
         // Initialisation draws from a stream of its own so that changing how the start is
         // chosen never shifts the transition stream.
+        let chain_start = Instant::now();
         let mut init_rng = stream(self.seed ^ 0xA5A5_5A5A_F00D_D00D, c as u64);
         let x0 = init(c, &mut init_rng);
         let mut state = kernel.init(&x0, c)?;
@@ -260,6 +272,7 @@ impl Sampler {
             warmup_divergences: 0,
             adapted_step: None,
             adapted_mass: None,
+            wall_time: Default::default(),
         };
         // A self-tuning kernel (`Kernel::warmup_*`, e.g. `Mala::auto`) adapts first, then the
         // explicit adaptation; the explicit one's results take precedence in the record.
@@ -296,6 +309,7 @@ impl Sampler {
                 out.draws.extend_from_slice(x);
             }
         }
+        out.wall_time = chain_start.elapsed();
         Ok(out)
     }
 }
@@ -309,6 +323,7 @@ struct ChainOut<T> {
     warmup_divergences: usize,
     adapted_step: Option<f64>,
     adapted_mass: Option<Vec<f64>>,
+    wall_time: core::time::Duration,
 }
 
 impl<T: Real> core::fmt::Debug for ChainOut<T> {
