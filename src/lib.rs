@@ -141,6 +141,16 @@ pub use run::{Observer, Sampler};
 pub use sde::{LangevinSde, Sde};
 pub use trace::{RunConfig, Trace};
 
+// The user guide, as a documentation module (reachable on docs.rs as `langevin::guide`); its
+// snippets are doctests, compiled and run as pasted. It includes the `autodiff` snippet, so
+// it is built (and tested) with that feature; docs.rs builds with all features.
+#[cfg_attr(feature = "autodiff", doc = include_str!("../docs/guide.md"))]
+#[cfg_attr(
+    not(feature = "autodiff"),
+    doc = "The user guide (`docs/guide.md`), included here when the `autodiff` feature is on."
+)]
+pub mod guide {}
+
 /// The names most programs need: `use langevin::prelude::*;`.
 pub mod prelude {
     pub use crate::density::{

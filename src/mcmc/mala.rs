@@ -40,7 +40,7 @@ use rand::{Rng, RngExt};
 /// use langevin::targets::Gaussian;
 /// let mala = Mala::new(Gaussian::<f64>::standard(1)?, 1.0)?;
 /// let trace = Sampler::new(5_000).chains(2).warmup(100).seed(3).run(&mala, &[vec![0.0]])?;
-/// // At h = 1 on N(0, 1) the stationary acceptance is 0.7837 (TESTING.md §2.4).
+/// // At h = 1 on N(0, 1) the stationary acceptance is 0.7837 (the exact stationary integral, checked in `tests/statistical.rs`).
 /// assert!((trace.mean_accept_prob() - 0.7837).abs() < 0.03);
 /// # Ok::<(), langevin::Error>(())
 /// ```
