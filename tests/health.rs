@@ -151,3 +151,25 @@ fn strict_mode_returns_the_trace_in_the_error() {
             .is_ok()
     );
 }
+
+/// The guide's section "When a run goes wrong" shows real output: the same two runs, printed
+/// the same way, must appear verbatim in `docs/guide.md`. Bug it catches: the guide's printed
+/// report drifting from what the code prints (a changed message, threshold or sampler).
+#[test]
+fn guide_output_is_real() {
+    let guide = include_str!("../docs/guide.md");
+    let mala = Mala::new(Gaussian::<f64>::standard(2).unwrap(), 1e6).unwrap();
+    let trace = Sampler::new(1_000)
+        .seed(1)
+        .run(&mala, &[vec![0.5, -0.5]])
+        .unwrap();
+    let printed = format!("{}", trace.summary(None).unwrap());
+    assert!(guide.contains(&printed), "guide lacks:\n{printed}");
+    let funnel = Funnel::<f64>::new(10, 3.0).unwrap();
+    let trace = Sampler::new(2_000)
+        .seed(10)
+        .run(&Mala::auto(funnel).unwrap(), &[vec![0.0; 10]])
+        .unwrap();
+    let printed = format!("{}", trace.check());
+    assert!(guide.contains(&printed), "guide lacks:\n{printed}");
+}

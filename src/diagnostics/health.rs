@@ -15,7 +15,6 @@
 //! | R-hat | rank-normalised split R-hat `> max_rhat` for a coordinate | 1.01 | Vehtari et al. (2021), §4 |
 //! | bulk / tail ESS | `< min_ess_per_chain × chains` for a coordinate | 100 per chain | Vehtari et al. (2021), §4 ("ESS > 400" for 4 chains) |
 //! | divergences | any divergent transition after warm-up | 0 | Stan's rule: any divergence after warm-up biases the draws |
-//! | unstable step | an unadjusted kernel's step is beyond a stability bound the kernel knows | — | e.g. ULA on a Gaussian: `h < 2 σ²_min` |
 //!
 //! # Constant chains and ESS: where this crate differs from ArviZ
 //!
@@ -142,13 +141,6 @@ pub enum HealthWarning {
         /// Post-warm-up transitions, over all chains.
         transitions: usize,
     },
-    /// An unadjusted kernel's step is beyond a stability bound that the kernel knows.
-    UnstableStep {
-        /// The step size `h`.
-        step: f64,
-        /// The bound `h` must stay below.
-        bound: f64,
-    },
     /// R-hat or ESS could not be computed (e.g. fewer than 4 draws per chain, one chain for
     /// R-hat, non-finite draws): the run cannot be judged.
     Undiagnosable {
@@ -211,10 +203,6 @@ impl fmt::Display for HealthWarning {
                 f,
                 "{count} divergent transition(s) after warm-up (of {transitions}): the draws may be biased"
             ),
-            Self::UnstableStep { step, bound } => write!(
-                f,
-                "step h = {step} is beyond the stability bound {bound} of this unadjusted kernel"
-            ),
             Self::Undiagnosable { reason } => write!(f, "cannot judge the run: {reason}"),
         }
     }
@@ -223,8 +211,8 @@ impl fmt::Display for HealthWarning {
 /// The warnings of a run (empty: nothing found).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthReport {
-    /// The warnings, in a fixed order: per-chain acceptance and constancy, divergences,
-    /// stability, then R-hat and ESS.
+    /// The warnings, in a fixed order: per-chain acceptance and constancy, divergences, then
+    /// R-hat and ESS.
     pub warnings: Vec<HealthWarning>,
 }
 
