@@ -145,7 +145,7 @@ fn level_steps<T: Real>(
 ///
 /// # Bias
 /// Each level is unadjusted: for `N(μ, s²)` and the exact score the output is Gaussian with
-/// a mean and variance given by an exact linear recursion (TESTING.md §2.5: with
+/// a mean and variance given by an exact linear recursion (`tests/annealed.rs`: with
 /// `v_i = s² + σ_i²` and `c = 1 − h_i/v_i`, each step maps `m ← c m + (1 − c) μ`,
 /// `V ← c² V + 2h_i`). The NCSN defaults leave the final variance about 6 % too large on
 /// N(0, 1); [`AnnealedMala`] removes the per-level bias.

@@ -74,6 +74,7 @@
 pub mod autocorr;
 pub mod ess;
 pub mod gof;
+pub mod health;
 pub mod mcse;
 pub mod rhat;
 pub mod stein;
