@@ -136,6 +136,34 @@ pub enum Error {
     /// A diagnostic (ESS, R-hat, goodness of fit…) could not be computed from the draws.
     #[error("diagnostics: {0}")]
     Diagnostics(#[from] crate::diagnostics::DiagnosticsError),
+    /// A run finished but its health report has warnings, and the sampler was told to treat
+    /// them as an error (`Sampler::strict(true)`). The run's trace is carried along: get it
+    /// back with `Trace::from_error`.
+    #[error("the run finished with warnings (strict mode): {report}")]
+    Unhealthy {
+        /// The health report.
+        report: crate::diagnostics::health::HealthReport,
+        /// The run's trace, recovered by `Trace::<T>::from_error(&error)`.
+        trace: UnhealthyTrace,
+    },
+}
+
+/// The trace of an [`Error::Unhealthy`] run, type-erased (the error type is not generic over
+/// the scalar); recover it with `Trace::<T>::from_error`. Two of them compare equal when they
+/// hold the same trace object.
+#[derive(Clone)]
+pub struct UnhealthyTrace(pub(crate) std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl core::fmt::Debug for UnhealthyTrace {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("UnhealthyTrace(..)")
+    }
+}
+
+impl PartialEq for UnhealthyTrace {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// `Result` with the crate's [`Error`].

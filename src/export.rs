@@ -13,10 +13,18 @@
 //! #     num_warmup = 500
 //! #     save_warmup = 0
 //! #     thin = 1
+//! #     algorithm = langevin
+//! #       sampler = mala                       ← Trace::config: the kernel and its parameters
+//! #       step_size = 0.5
+//! #     num_chains = 4
 //! # id = 1
+//! # random
+//! #   seed = 42
 //! lp__,accept_stat__,stepsize__,divergent__,x.1,x.2   ← header: sampler columns end in "__"
 //! # Adaptation terminated
 //! # Step size = 0.25
+//! # Diagonal elements of inverse mass matrix:  ← an adapted metric, when there is one
+//! # 1.02, 0.98
 //! -1.23,0.91,0.25,0,0.12,-0.7                ← one row per draw
 //! #
 //! #  Elapsed Time: 0.012 seconds (Total)
@@ -195,9 +203,12 @@ impl<'a> CmdStanCsv<'a> {
         self.model = name.into();
         self
     }
-    /// Records the run's warm-up length, thinning and seed in the comments (CmdStan's
-    /// `num_warmup`, `thin`, `seed`); thinning is also used to align [`DrawStats`] records
-    /// with draws.
+    /// Overrides the run's warm-up length, thinning and seed written in the comments
+    /// (CmdStan's `num_warmup`, `thin`, `seed`); thinning is also used to align
+    /// [`DrawStats`] records with draws. Not needed for a trace made by
+    /// [`crate::Sampler`]: the writer takes them from [`Trace::config`], with the sampler's
+    /// name and parameters, the adapted step size and metric (CmdStan's inverse mass matrix)
+    /// and each chain's wall time.
     pub fn run_config(mut self, warmup: usize, thin: usize, seed: u64) -> Self {
         self.warmup = Some(warmup);
         self.thin = thin.max(1);
@@ -243,16 +254,22 @@ impl<'a> CmdStanCsv<'a> {
         let d = trace.dim;
         let names = self.param_names(d)?;
         let n = trace.chains[chain].len() / d.max(1);
+        // The run's own record, unless overridden by `run_config`.
+        let cfg = &trace.config;
+        let recorded = cfg.thin > 0;
+        let warmup = self.warmup.unwrap_or(cfg.warmup);
+        let thin = if self.warmup.is_some() || !recorded {
+            self.thin
+        } else {
+            cfg.thin
+        };
+        let seed = self.seed.or(recorded.then_some(cfg.seed));
         let stats: Option<Vec<(f64, bool)>> = match self.stats {
             None => None,
             Some(s) => {
                 let all = s.chain(chain);
-                let kept: Vec<(f64, bool)> = all
-                    .iter()
-                    .skip(self.thin - 1)
-                    .step_by(self.thin)
-                    .copied()
-                    .collect();
+                let kept: Vec<(f64, bool)> =
+                    all.iter().skip(thin - 1).step_by(thin).copied().collect();
                 if kept.len() != n {
                     return Err(invalid(format!(
                         "DrawStats holds {} transitions for chain {chain} ({} after thinning by \
@@ -260,7 +277,7 @@ impl<'a> CmdStanCsv<'a> {
                          through run_config",
                         all.len(),
                         kept.len(),
-                        self.thin
+                        thin
                     )));
                 }
                 Some(kept)
@@ -276,13 +293,23 @@ impl<'a> CmdStanCsv<'a> {
         writeln!(w, "# model = {}", self.model)?;
         writeln!(w, "# method = sample (Default)")?;
         writeln!(w, "#   sample")?;
-        writeln!(w, "#     num_samples = {n}")?;
-        writeln!(w, "#     num_warmup = {}", self.warmup.unwrap_or(0))?;
+        // CmdStan's num_samples counts iterations; it keeps ⌈num_samples / thin⌉ draws.
+        writeln!(w, "#     num_samples = {}", n * thin)?;
+        writeln!(w, "#     num_warmup = {warmup}")?;
         writeln!(w, "#     save_warmup = 0")?;
-        writeln!(w, "#     thin = {}", self.thin)?;
+        writeln!(w, "#     thin = {thin}")?;
         writeln!(w, "#     algorithm = langevin")?;
+        if !cfg.sampler.is_empty() {
+            writeln!(w, "#       sampler = {}", cfg.sampler)?;
+        }
+        for (k, v) in &cfg.parameters {
+            writeln!(w, "#       {k} = {v}")?;
+        }
+        if recorded {
+            writeln!(w, "#     num_chains = {}", cfg.chains)?;
+        }
         writeln!(w, "# id = {}", chain + 1)?;
-        if let Some(s) = self.seed {
+        if let Some(s) = seed {
             writeln!(w, "# random")?;
             writeln!(w, "#   seed = {s}")?;
         }
@@ -301,9 +328,31 @@ impl<'a> CmdStanCsv<'a> {
         }
         header.extend(names.iter().map(String::as_str));
         writeln!(w, "{}", header.join(","))?;
-        if let Some(h) = step {
+        let metric = trace.adapted_mass.as_ref().and_then(|m| m.get(chain));
+        if step.is_some() || metric.is_some() {
             writeln!(w, "# Adaptation terminated")?;
+        }
+        if let Some(h) = step {
             writeln!(w, "# Step size = {h}")?;
+        }
+        if let Some(m) = metric {
+            // This crate's metric M (drift h M ∇log p, noise covariance 2h M) is what CmdStan
+            // calls the inverse mass matrix (the estimated posterior covariance).
+            let row = |r: &[f64]| {
+                r.iter()
+                    .map(|v| format!("{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if m.len() == d {
+                writeln!(w, "# Diagonal elements of inverse mass matrix:")?;
+                writeln!(w, "# {}", row(m))?;
+            } else if m.len() == d * d {
+                writeln!(w, "# Elements of inverse mass matrix:")?;
+                for r in m.chunks_exact(d.max(1)) {
+                    writeln!(w, "# {}", row(r))?;
+                }
+            }
         }
         let mut xf = vec![0.0f64; d];
         for (i, x) in trace.chains[chain].chunks_exact(d.max(1)).enumerate() {
@@ -341,10 +390,16 @@ impl<'a> CmdStanCsv<'a> {
             w.write_all(b"\n")?;
         }
         writeln!(w, "#")?;
+        let elapsed = trace
+            .config
+            .chain_wall_time
+            .get(chain)
+            .copied()
+            .unwrap_or(trace.wall_time);
         writeln!(
             w,
             "#  Elapsed Time: {} seconds (Total)",
-            trace.wall_time.as_secs_f64()
+            elapsed.as_secs_f64()
         )?;
         writeln!(w, "#")?;
         w.flush()
@@ -401,6 +456,29 @@ impl CmdStanChain {
         let j = self.columns.iter().position(|c| c == name)?;
         Some(self.rows.iter().map(|r| r[j]).collect())
     }
+    /// The adapted inverse mass matrix written after `# Adaptation terminated` (this crate's
+    /// metric `M`): its diagonal for `# Diagonal elements of inverse mass matrix:`, the full
+    /// matrix row-major for `# Elements of inverse mass matrix:`; `None` when absent or not
+    /// numeric.
+    pub fn inverse_metric(&self) -> Option<Vec<f64>> {
+        let start = self
+            .comments
+            .iter()
+            .position(|c| c.contains("inverse mass matrix:"))?;
+        let d = self.columns.iter().filter(|c| !c.ends_with("__")).count();
+        let rows = if self.comments[start].contains("Diagonal") {
+            1
+        } else {
+            d
+        };
+        let mut out = Vec::new();
+        for c in self.comments.get(start + 1..start + 1 + rows)? {
+            for v in c.trim_start_matches('#').split(',') {
+                out.push(parse_num(v.trim())?);
+            }
+        }
+        Some(out)
+    }
     /// The value of a `key = value` configuration comment (e.g. `num_samples`, `Step size`).
     pub fn config(&self, key: &str) -> Option<String> {
         self.comments.iter().find_map(|c| {
@@ -415,10 +493,21 @@ impl CmdStanChain {
 /// rows; `inf`, `-inf`, `+inf`, `NaN` accepted) — the inverse of [`CmdStanCsv::write_chain`],
 /// also able to read CmdStan's own output.
 ///
+/// Truncated files are rejected rather than read as shorter chains:
+///
+/// * every line, the last included, must end with a newline (a file cut mid-row or
+///   mid-number ends without one, and its last field may still parse);
+/// * for a sampling run (`method = sample`) whose configuration comments state
+///   `num_samples` (iterations), `thin` (default 1), `save_warmup` (default 0) and
+///   `num_warmup` (default 0), the number of rows must be CmdStan's
+///   `⌈num_samples / thin⌉ + save_warmup · ⌈num_warmup / thin⌉` (a file cut at a row
+///   boundary).
+///
 /// # Errors
 /// `InvalidData` for a missing header, a row with the wrong number of fields or a field
-/// that is not a number; any I/O error of `r`.
-pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
+/// that is not a number, a last line without its newline, or a row count that differs
+/// from the one the configuration comments state; any I/O error of `r`.
+pub fn read_cmdstan_csv<R: BufRead>(mut r: R) -> io::Result<CmdStanChain> {
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
     let mut out = CmdStanChain {
         columns: Vec::new(),
@@ -426,9 +515,24 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
         comments: Vec::new(),
     };
     let mut header = false;
-    for (ln, line) in r.lines().enumerate() {
-        let line = line?;
+    let mut buf = Vec::new();
+    let mut ln = 0usize;
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        ln += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let line =
+            std::str::from_utf8(&buf).map_err(|e| bad(format!("line {ln}: not UTF-8 ({e})")))?;
         let t = line.trim();
+        if !complete && !t.is_empty() {
+            return Err(bad(format!(
+                "line {ln} ({t:?}) ends without a newline: the file is truncated (CmdStan \
+                 ends every line, the last one included, with a newline)"
+            )));
+        }
         if t.starts_with('#') {
             out.comments.push(t.to_string());
             continue;
@@ -444,14 +548,12 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
         let row = t
             .split(',')
             .map(|f| {
-                parse_num(f.trim())
-                    .ok_or_else(|| bad(format!("line {}: {f:?} is not a number", ln + 1)))
+                parse_num(f.trim()).ok_or_else(|| bad(format!("line {ln}: {f:?} is not a number")))
             })
             .collect::<io::Result<Vec<f64>>>()?;
         if row.len() != out.columns.len() {
             return Err(bad(format!(
-                "line {}: {} fields for {} columns",
-                ln + 1,
+                "line {ln}: {} fields for {} columns",
                 row.len(),
                 out.columns.len()
             )));
@@ -461,7 +563,49 @@ pub fn read_cmdstan_csv<R: BufRead>(r: R) -> io::Result<CmdStanChain> {
     if !header {
         return Err(bad("no header line".into()));
     }
+    if let Some(expected) = stated_rows(&out).map_err(bad)?
+        && expected != out.rows.len()
+    {
+        return Err(bad(format!(
+            "the configuration comments state {expected} draws (num_samples, thin, \
+             save_warmup, num_warmup) but the file holds {} rows: it is truncated or edited",
+            out.rows.len()
+        )));
+    }
     Ok(out)
+}
+
+/// Row count a CmdStan sampling file states in its configuration comments, if it states
+/// one (`method = sample` and `num_samples`): `⌈num_samples/thin⌉ + save_warmup ·
+/// ⌈num_warmup/thin⌉`, as CmdStan keeps iteration `m` when `m % thin == 0`.
+fn stated_rows(c: &CmdStanChain) -> Result<Option<usize>, String> {
+    if c.config("method").as_deref() != Some("sample") {
+        return Ok(None);
+    }
+    let Some(samples) = c.config("num_samples") else {
+        return Ok(None);
+    };
+    let int = |key: &str, v: String| -> Result<usize, String> {
+        v.parse::<usize>()
+            .map_err(|_| format!("configuration `{key} = {v}` is not a non-negative integer"))
+    };
+    let samples = int("num_samples", samples)?;
+    let thin = c.config("thin").map_or(Ok(1), |v| int("thin", v))?;
+    if thin == 0 {
+        return Err("configuration `thin = 0`; thin must be at least 1".into());
+    }
+    let save_warmup = c
+        .config("save_warmup")
+        .map_or(Ok(0), |v| int("save_warmup", v))?;
+    let warmup = c
+        .config("num_warmup")
+        .map_or(Ok(0), |v| int("num_warmup", v))?;
+    let warm_rows = if save_warmup != 0 {
+        warmup.div_ceil(thin)
+    } else {
+        0
+    };
+    Ok(Some(samples.div_ceil(thin) + warm_rows))
 }
 
 fn parse_num(s: &str) -> Option<f64> {

@@ -35,15 +35,20 @@
 //! use langevin::prelude::*;
 //! use langevin::targets::Gaussian;
 //!
-//! // A correlated 2-D Gaussian, sampled by MALA on 4 chains in parallel.
-//! let target = Gaussian::<f64>::full(vec![1.0, -1.0], &[1.0, 0.8, 0.8, 1.0])?;
-//! let mala = Mala::new(target, 0.3)?;
-//! let trace = Sampler::new(4_000).chains(4).warmup(500).seed(42).run(&mala, &[vec![0.0, 0.0]])?;
-//! let mean = trace.mean();
-//! assert!((mean[0] - 1.0).abs() < 0.15 && (mean[1] + 1.0).abs() < 0.15);
-//! println!("acceptance {:.3}", trace.acceptance());
-//! # Ok::<(), langevin::Error>(())
+//! fn main() -> Result<(), langevin::Error> {
+//!     // A correlated 2-D Gaussian, sampled by MALA on 4 chains in parallel; the step is
+//!     // adapted during warm-up by dual averaging, then frozen.
+//!     let target = Gaussian::<f64>::full(vec![1.0, -1.0], &[1.0, 0.8, 0.8, 1.0])?;
+//!     let trace = Sampler::new(4_000).seed(42).run(&Mala::auto(target)?, &[vec![0.0, 0.0]])?;
+//!     let mean = trace.mean();
+//!     assert!((mean[0] - 1.0).abs() < 0.15 && (mean[1] + 1.0).abs() < 0.15);
+//!     assert!(trace.check().is_ok()); // the health report: no warnings
+//!     println!("acceptance {:.3}", trace.acceptance());
+//!     Ok(())
+//! }
 //! ```
+//!
+//! A fixed step is [`Mala::new`]; every run has a health report ([`Trace::check`]).
 //!
 //! ## Modules, by layer
 //!
@@ -134,7 +139,21 @@ pub use mcmc::{Kernel, Mala, StepInfo, Ula};
 pub use real::Real;
 pub use run::{Observer, Sampler};
 pub use sde::{LangevinSde, Sde};
-pub use trace::Trace;
+pub use trace::{RunConfig, Trace};
+
+// The user guide, as a documentation module (reachable on docs.rs as `langevin::guide`); its
+// snippets are doctests, compiled and run as pasted. It includes the `autodiff` and `neural`
+// snippets, so it is built (and tested) with both features; docs.rs builds with all features.
+#[cfg_attr(
+    all(feature = "autodiff", feature = "neural"),
+    doc = include_str!("../docs/guide.md")
+)]
+#[cfg_attr(
+    not(all(feature = "autodiff", feature = "neural")),
+    doc = "The user guide (`docs/guide.md`), included here when the `autodiff` and `neural` \
+           features are on."
+)]
+pub mod guide {}
 
 /// The names most programs need: `use langevin::prelude::*;`.
 pub mod prelude {

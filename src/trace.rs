@@ -1,6 +1,7 @@
 //! [`Trace`]: the draws of a multi-chain run with per-chain statistics.
 
 use crate::Real;
+use crate::diagnostics::health::{HealthReport, HealthThresholds, HealthWarning};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::transform::{Bijection, Constrained};
@@ -24,7 +25,7 @@ pub struct Trace<T> {
     /// Mean Metropolis–Hastings acceptance probability `min(1, r)` after warm-up, per chain
     /// (the Rao–Blackwellised acceptance rate).
     pub mean_accept_prob: Vec<f64>,
-    /// Divergent (non-finite) proposals per chain, warm-up included.
+    /// Divergent proposals per chain, warm-up included ([`crate::StepInfo::divergent`]).
     pub divergences: Vec<usize>,
     /// Divergent proposals per chain during warm-up only.
     pub warmup_divergences: Vec<usize>,
@@ -35,6 +36,33 @@ pub struct Trace<T> {
     /// Final adapted metric (mass matrix) per chain, when the run adapted one: its diagonal
     /// (length `dim`) or the full matrix row-major (length `dim²`).
     pub adapted_mass: Option<Vec<Vec<f64>>>,
+    /// How the run was made: sampler, parameters, warm-up, thinning, seed, chains, wall time
+    /// per chain (written by [`crate::export::CmdStanCsv`] into its header).
+    pub config: RunConfig,
+}
+
+/// The configuration of the run that produced a [`Trace`] (the adapted step sizes and metrics
+/// are in [`Trace::adapted_step_size`] and [`Trace::adapted_mass`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct RunConfig {
+    /// The kernel's name ([`crate::Kernel::name`], e.g. `mala`).
+    pub sampler: String,
+    /// The kernel's parameters before any adaptation ([`crate::Kernel::parameters`], e.g.
+    /// `("step_size", 0.3)`).
+    pub parameters: Vec<(String, f64)>,
+    /// Recorded draws per chain.
+    pub draws: usize,
+    /// Warm-up transitions per chain.
+    pub warmup: usize,
+    /// Thinning: every `thin`-th post-warm-up transition was recorded.
+    pub thin: usize,
+    /// The run seed.
+    pub seed: u64,
+    /// Number of chains.
+    pub chains: usize,
+    /// Wall-clock time of each chain (warm-up and sampling).
+    pub chain_wall_time: Vec<Duration>,
 }
 
 impl<T: Real> Trace<T> {
@@ -150,8 +178,9 @@ impl<T: Real> Trace<T> {
     }
 
     /// The ArviZ-style summary table of every coordinate (mean, sd, 5/50/95% quantiles,
-    /// MCSEs, bulk and tail ESS, rank-normalised split R-hat); `names` defaults to
-    /// `x[0]`, `x[1]`, … when `None`.
+    /// MCSEs, bulk and tail ESS, rank-normalised split R-hat) with the run's health report
+    /// ([`Trace::check`]) printed under it; `names` defaults to `x[0]`, `x[1]`, … when `None`.
+    /// The result dereferences to the [`SummaryTable`](crate::diagnostics::SummaryTable).
     ///
     /// # Errors
     /// [`crate::Error::Diagnostics`] when the draws are too few (at least 4 per chain) or
@@ -168,10 +197,7 @@ impl<T: Real> Trace<T> {
     /// println!("{table}");
     /// # Ok::<(), langevin::Error>(())
     /// ```
-    pub fn summary(
-        &self,
-        names: Option<&[&str]>,
-    ) -> crate::Result<crate::diagnostics::SummaryTable> {
+    pub fn summary(&self, names: Option<&[&str]>) -> crate::Result<TraceSummary> {
         let default: Vec<String> = (0..self.dim).map(|j| format!("x[{j}]")).collect();
         let names: Vec<&str> = match names {
             Some(n) => {
@@ -183,15 +209,227 @@ impl<T: Real> Trace<T> {
         let per_param: Vec<Vec<Vec<f64>>> =
             (0..self.dim).map(|j| self.coordinate_chains(j)).collect();
         let refs: Vec<&[Vec<f64>]> = per_param.iter().map(Vec::as_slice).collect();
-        Ok(crate::diagnostics::summarize(&refs, &names)?)
+        Ok(TraceSummary {
+            table: crate::diagnostics::summarize(&refs, &names)?,
+            health: self.check(),
+        })
+    }
+
+    /// The health report of the run with the default [`HealthThresholds`]: see
+    /// [`Trace::check_with`].
+    ///
+    /// # Example
+    /// A step far too large: MALA rejects every proposal, the chains never move.
+    /// ```
+    /// use langevin::prelude::*;
+    /// use langevin::diagnostics::health::HealthWarning;
+    /// use langevin::targets::Gaussian;
+    /// let mala = Mala::new(Gaussian::<f64>::standard(2)?, 1e6)?;
+    /// let trace = Sampler::new(500).chains(2).warmup(100).seed(1).run(&mala, &[vec![0.5; 2]])?;
+    /// let report = trace.check();
+    /// assert!(report.warnings.contains(&HealthWarning::NoAcceptance { chain: 0 }));
+    /// println!("{report}");
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn check(&self) -> HealthReport {
+        self.check_with(&HealthThresholds::default())
+    }
+
+    /// The warnings of [`Trace::check`].
+    pub fn warnings(&self) -> Vec<HealthWarning> {
+        self.check().warnings
+    }
+
+    /// The health report of the run (thresholds and their sources in
+    /// [`crate::diagnostics::health`]). In order, it flags:
+    ///
+    /// * per chain: no accepted proposal after warm-up ([`HealthWarning::NoAcceptance`]), an
+    ///   acceptance rate below `min_acceptance` ([`HealthWarning::LowAcceptance`]; unadjusted
+    ///   kernels report 1 and are never flagged), coordinates constant over all draws
+    ///   ([`HealthWarning::ConstantChain`]);
+    /// * divergent transitions after warm-up ([`HealthWarning::Divergences`]);
+    /// * over coordinates that no chain holds constant, with two chains or more: R-hat above
+    ///   `max_rhat`, bulk or tail ESS below `min_ess_per_chain × chains` (one warning per
+    ///   kind, naming the worst coordinate and how many are affected);
+    /// * [`HealthWarning::Undiagnosable`] when R-hat or ESS cannot be computed (fewer than 4
+    ///   draws per chain, non-finite draws).
+    ///
+    /// With one chain, R-hat is not computed (it needs two); ESS is.
+    pub fn check_with(&self, thresholds: &HealthThresholds) -> HealthReport {
+        let mut warnings = Vec::new();
+        let chains = self.n_chains();
+        let d = self.dim;
+        let mut constant_coord = vec![false; d];
+        for c in 0..chains {
+            let rate = self.acceptance_rate.get(c).copied().unwrap_or(f64::NAN);
+            if self.n_draws > 0 {
+                if rate == 0.0 {
+                    warnings.push(HealthWarning::NoAcceptance { chain: c });
+                } else if rate < thresholds.min_acceptance {
+                    warnings.push(HealthWarning::LowAcceptance {
+                        chain: c,
+                        rate,
+                        threshold: thresholds.min_acceptance,
+                    });
+                }
+            }
+            let consts = self.constant_coordinates(c);
+            if let Some(&first) = consts.first() {
+                for &j in &consts {
+                    constant_coord[j] = true;
+                }
+                warnings.push(HealthWarning::ConstantChain {
+                    chain: c,
+                    coordinates: consts.len(),
+                    first,
+                });
+            }
+        }
+        let post: usize = self
+            .divergences
+            .iter()
+            .zip(&self.warmup_divergences)
+            .map(|(a, b)| a.saturating_sub(*b))
+            .sum();
+        if post > 0 {
+            warnings.push(HealthWarning::Divergences {
+                count: post,
+                transitions: self.n_draws * self.config.thin.max(1) * chains,
+            });
+        }
+        if self.n_draws < 4 || chains == 0 {
+            warnings.push(HealthWarning::Undiagnosable {
+                reason: format!(
+                    "{} draw(s) per chain: R-hat and ESS need at least 4",
+                    self.n_draws
+                ),
+            });
+            return HealthReport { warnings };
+        }
+        let ess_min = thresholds.min_ess_per_chain * chains as f64;
+        // (worst coordinate, worst value, count) per kind.
+        let mut rhat = (0usize, f64::NEG_INFINITY, 0usize);
+        let mut bulk = (0usize, f64::INFINITY, 0usize);
+        let mut tail = (0usize, f64::INFINITY, 0usize);
+        let mut failure = None;
+        for j in (0..d).filter(|&j| !constant_coord[j]) {
+            let x = self.coordinate_chains(j);
+            let r = (|| -> Result<(), crate::diagnostics::DiagnosticsError> {
+                if chains >= 2 {
+                    let v = crate::diagnostics::rhat_rank(&x)?;
+                    if v > thresholds.max_rhat {
+                        rhat.2 += 1;
+                        if v > rhat.1 {
+                            rhat = (j, v, rhat.2);
+                        }
+                    }
+                }
+                for (kind, v) in [
+                    (&mut bulk, crate::diagnostics::ess_bulk(&x)?),
+                    (&mut tail, crate::diagnostics::ess_tail(&x)?),
+                ] {
+                    if v < ess_min {
+                        kind.2 += 1;
+                        if v < kind.1 {
+                            *kind = (j, v, kind.2);
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = r {
+                failure.get_or_insert(format!("x[{j}]: {e}"));
+            }
+        }
+        if rhat.2 > 0 {
+            warnings.push(HealthWarning::HighRhat {
+                coordinate: rhat.0,
+                rhat: rhat.1,
+                coordinates: rhat.2,
+                threshold: thresholds.max_rhat,
+            });
+        }
+        if bulk.2 > 0 {
+            warnings.push(HealthWarning::LowEssBulk {
+                coordinate: bulk.0,
+                ess: bulk.1,
+                coordinates: bulk.2,
+                threshold: ess_min,
+            });
+        }
+        if tail.2 > 0 {
+            warnings.push(HealthWarning::LowEssTail {
+                coordinate: tail.0,
+                ess: tail.1,
+                coordinates: tail.2,
+                threshold: ess_min,
+            });
+        }
+        if let Some(reason) = failure {
+            warnings.push(HealthWarning::Undiagnosable { reason });
+        }
+        HealthReport { warnings }
+    }
+
+    /// The coordinates in which chain `c` takes a single value over all its draws.
+    fn constant_coordinates(&self, c: usize) -> Vec<usize> {
+        let d = self.dim;
+        let chain = &self.chains[c];
+        if self.n_draws < 2 || chain.len() < d {
+            return Vec::new();
+        }
+        let first = &chain[..d];
+        let mut constant = vec![true; d];
+        for x in chain.chunks_exact(d).skip(1) {
+            for ((k, a), b) in constant.iter_mut().zip(x).zip(first) {
+                // Bit equality: a chain that moved by any amount is not constant.
+                *k &= a.to_f64().to_bits() == b.to_f64().to_bits();
+            }
+        }
+        (0..d).filter(|&j| constant[j]).collect()
+    }
+
+    /// The trace carried by an [`Error::Unhealthy`](crate::Error::Unhealthy) (a strict run
+    /// with warnings), if `error` is one and its scalar is `T`.
+    pub fn from_error(error: &crate::Error) -> Option<&Trace<T>>
+    where
+        T: 'static,
+    {
+        match error {
+            crate::Error::Unhealthy { trace, .. } => trace.0.downcast_ref::<Trace<T>>(),
+            _ => None,
+        }
+    }
+
+    /// The trace as a strict-mode error when its health report has warnings.
+    pub(crate) fn into_checked(self) -> crate::Result<Self>
+    where
+        T: 'static,
+    {
+        let report = self.check();
+        if report.is_ok() {
+            Ok(self)
+        } else {
+            Err(crate::Error::Unhealthy {
+                report,
+                trace: crate::error::UnhealthyTrace(std::sync::Arc::new(self)),
+            })
+        }
     }
 
     /// Minimum bulk ESS over coordinates (Vehtari et al. 2021), the usual efficiency figure
     /// (divide by [`Trace::wall_time`] for ESS per second).
     ///
+    /// NaN when a chain is constant in some coordinate: a chain that never moved has no
+    /// effective sample size. (ArviZ, and [`crate::diagnostics::ess_bulk`] on slices, return
+    /// the number of draws there; see [`crate::diagnostics::health`].)
+    ///
     /// # Errors
     /// [`crate::Error::Diagnostics`] when the draws are too few or non-finite.
     pub fn min_ess_bulk(&self) -> crate::Result<f64> {
+        if (0..self.n_chains()).any(|c| !self.constant_coordinates(c).is_empty()) {
+            return Ok(f64::NAN);
+        }
         let mut m = f64::INFINITY;
         for j in 0..self.dim {
             m = m.min(crate::diagnostics::ess_bulk(&self.coordinate_chains(j))?);
@@ -280,5 +518,33 @@ fn mean_of(v: &[f64]) -> f64 {
         f64::NAN
     } else {
         v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// [`Trace::summary`]'s result: the summary table with the run's health report printed under
+/// it. Dereferences to the [`SummaryTable`](crate::diagnostics::SummaryTable).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TraceSummary {
+    /// The per-coordinate table.
+    pub table: crate::diagnostics::SummaryTable,
+    /// The health report ([`Trace::check`]).
+    pub health: HealthReport,
+}
+
+impl core::ops::Deref for TraceSummary {
+    type Target = crate::diagnostics::SummaryTable;
+    fn deref(&self) -> &Self::Target {
+        &self.table
+    }
+}
+
+impl core::fmt::Display for TraceSummary {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.table)?;
+        if !self.health.is_ok() {
+            write!(f, "\n{}", self.health)?;
+        }
+        Ok(())
     }
 }

@@ -54,7 +54,8 @@ fn cmdstan_csv_round_trip() {
             );
             let back = read_cmdstan_csv(text.as_bytes()).unwrap();
             assert_eq!(back.rows.len(), 50);
-            assert_eq!(back.config("num_samples").as_deref(), Some("50"));
+            // CmdStan's num_samples counts iterations (50 draws kept every `thin`).
+            assert_eq!(back.config("num_samples"), Some((50 * thin).to_string()));
             assert_eq!(back.config("thin"), Some(thin.to_string()));
             assert_eq!(back.config("Step size").as_deref(), Some("0.4"));
             assert_eq!(back.config("id"), Some((c + 1).to_string()));

@@ -10,6 +10,8 @@
 //! | [`StepSizeAdaptation`] | `h` by [`DualAveraging`] | any [`crate::mcmc::TunableStepSize`] (e.g. [`crate::Mala`]) |
 //! | [`WindowedAdaptation`] | `h` and the metric `M` (none / diagonal / dense) in [`WarmupSchedule`] windows | [`crate::mcmc::TunableStepSize`] `+` [`crate::mcmc::TunableMetric`] ([`crate::mcmc::PrecondMala`]) |
 //!
+//! | [`Adaptive`] | a kernel bundled with its adaptation: `Sampler::run` adapts it with no `run_with` ([`crate::Mala::auto`], [`crate::mcmc::PrecondMala::auto`]) | any |
+//!
 //! The default target acceptance is 0.574, the optimum for MALA (Roberts & Rosenthal 1998);
 //! a non-finite acceptance probability is fed to the adaptation as 0.
 //!
@@ -22,10 +24,12 @@
 //!   parameter tuning".
 //! * G. O. Roberts, J. S. Rosenthal (1998), *J. R. Stat. Soc. B* 60(1):255–268.
 
+mod auto;
 mod dual_averaging;
 mod welford;
 mod windowed;
 
+pub use auto::{Adaptive, AdaptiveState};
 pub use dual_averaging::DualAveraging;
 pub use welford::Welford;
 pub use windowed::{

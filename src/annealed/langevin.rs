@@ -4,7 +4,7 @@ use super::particles::{ParticleInit, ParticleRun, Particles, run_blocks};
 use super::schedule::SigmaLevels;
 use super::scores::NoiseScoreBatch;
 use crate::density::{NoiseConditionalLogDensity, NoiseConditionalScore};
-use crate::error::check_positive;
+use crate::error::{check_len, check_positive};
 use crate::mcmc::mala_log_acceptance;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -21,13 +21,18 @@ use rand::RngExt;
 /// h_i = α_i / 2 = (ε / 2) σ_i² / σ_L²        (NCSN ε  →  crate h_L = ε/2)
 /// ```
 ///
+/// or, with [`LevelStep::PerLevel`], any explicit list of steps, one per level (e.g. tuned
+/// per level, or constant `h` when the σ²-rule makes the large-σ steps too long).
+///
 /// ```
 /// use langevin::annealed::LevelStep;
 /// // NCSN's default ε = 2e-5 is h_L = 1e-5 at the last level:
-/// assert!((LevelStep::Ncsn { epsilon: 2e-5 }.h(0.01, 0.01) - 1e-5).abs() < 1e-18);
-/// assert!((LevelStep::Langevin { h_last: 1e-5 }.h(1.0, 0.01) - 0.1).abs() < 1e-15);
+/// assert!((LevelStep::Ncsn { epsilon: 2e-5 }.h(0.01, 0.01).unwrap() - 1e-5).abs() < 1e-18);
+/// assert!((LevelStep::Langevin { h_last: 1e-5 }.h(1.0, 0.01).unwrap() - 0.1).abs() < 1e-15);
+/// // An explicit list is not a function of σ:
+/// assert_eq!(LevelStep::PerLevel(vec![0.1, 0.01]).h(1.0, 0.01), None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LevelStep {
     /// NCSN's ε (the paper's `α_i = ε σ_i²/σ_L²`, i.e. `h_i = ε σ_i² / (2 σ_L²)`).
     Ncsn {
@@ -39,22 +44,69 @@ pub enum LevelStep {
         /// h at the smallest noise level.
         h_last: f64,
     },
+    /// Explicit crate-convention steps `h_1, …, h_L`, one per level in the order of the
+    /// [`SigmaLevels`] (largest σ first); each must be finite and positive, and there must
+    /// be exactly one per level (checked by the samplers' constructors).
+    PerLevel(Vec<f64>),
 }
 
 impl LevelStep {
-    /// The crate-convention step `h_i` at level σ_i when the last level is σ_L.
-    pub fn h(&self, sigma_i: f64, sigma_last: f64) -> f64 {
+    /// The crate-convention step `h_i` at level σ_i when the last level is σ_L, for the
+    /// σ²-proportional variants; `None` for [`LevelStep::PerLevel`], whose steps are
+    /// indexed by level, not by σ (see [`LevelStep::resolve`]).
+    pub fn h(&self, sigma_i: f64, sigma_last: f64) -> Option<f64> {
         let r = sigma_i * sigma_i / (sigma_last * sigma_last);
         match *self {
-            Self::Ncsn { epsilon } => 0.5 * epsilon * r,
-            Self::Langevin { h_last } => h_last * r,
+            Self::Ncsn { epsilon } => Some(0.5 * epsilon * r),
+            Self::Langevin { h_last } => Some(h_last * r),
+            Self::PerLevel(_) => None,
         }
     }
-    fn validate(&self) -> Result<()> {
-        match *self {
-            Self::Ncsn { epsilon } => check_positive("NCSN step ε", epsilon),
-            Self::Langevin { h_last } => check_positive("last-level step h_L", h_last),
-        }
+
+    /// The validated step of every level of `levels`, largest σ first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStepSize`] for a step (ε, `h_L` or a listed `h_i`) that is not finite
+    /// and positive; [`Error::DimensionMismatch`] for a [`LevelStep::PerLevel`] list whose
+    /// length is not the number of levels.
+    ///
+    /// ```
+    /// use langevin::annealed::{LevelStep, SigmaLevels};
+    /// let levels = SigmaLevels::<f64>::geometric(1.0, 0.1, 3)?;
+    /// let h = LevelStep::PerLevel(vec![0.05, 0.02, 0.01]).resolve(&levels)?;
+    /// assert_eq!(h, [0.05, 0.02, 0.01]);
+    /// assert!(LevelStep::PerLevel(vec![0.05, 0.02]).resolve(&levels).is_err());
+    /// assert!(LevelStep::PerLevel(vec![0.05, -1.0, 0.01]).resolve(&levels).is_err());
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn resolve<T: Real>(&self, levels: &SigmaLevels<T>) -> Result<Vec<f64>> {
+        // h_i = scale · σ_i²/σ_L², evaluated exactly as `h` does.
+        let scale = match self {
+            Self::Ncsn { epsilon } => {
+                check_positive("NCSN step ε", *epsilon)?;
+                0.5 * epsilon
+            }
+            Self::Langevin { h_last } => {
+                check_positive("last-level step h_L", *h_last)?;
+                *h_last
+            }
+            Self::PerLevel(h) => {
+                check_len("per-level steps (one per σ level)", levels.len(), h.len())?;
+                for &hi in h {
+                    check_positive("per-level step h_i", hi)?;
+                }
+                return Ok(h.clone());
+            }
+        };
+        let last = levels.sigma_min().to_f64();
+        Ok(levels
+            .as_slice()
+            .iter()
+            .map(|s| {
+                let s = s.to_f64();
+                scale * (s * s / (last * last))
+            })
+            .collect())
     }
 }
 
@@ -65,7 +117,7 @@ fn level_steps<T: Real>(
     dim: usize,
     step: &LevelStep,
 ) -> Result<Vec<f64>> {
-    step.validate()?;
+    let h = step.resolve(levels)?;
     if steps == 0 {
         return Err(Error::ZeroCount {
             what: "steps per level",
@@ -74,12 +126,7 @@ fn level_steps<T: Real>(
     if dim == 0 {
         return Err(Error::ZeroDimension { what: "score" });
     }
-    let last = levels.sigma_min().to_f64();
-    Ok(levels
-        .as_slice()
-        .iter()
-        .map(|s| step.h(s.to_f64(), last))
-        .collect())
+    Ok(h)
 }
 
 /// Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1): unadjusted Langevin at a
@@ -98,7 +145,7 @@ fn level_steps<T: Real>(
 ///
 /// # Bias
 /// Each level is unadjusted: for `N(μ, s²)` and the exact score the output is Gaussian with
-/// a mean and variance given by an exact linear recursion (TESTING.md §2.5: with
+/// a mean and variance given by an exact linear recursion (`tests/annealed.rs`: with
 /// `v_i = s² + σ_i²` and `c = 1 − h_i/v_i`, each step maps `m ← c m + (1 − c) μ`,
 /// `V ← c² V + 2h_i`). The NCSN defaults leave the final variance about 6 % too large on
 /// N(0, 1); [`AnnealedMala`] removes the per-level bias.

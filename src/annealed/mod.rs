@@ -21,7 +21,7 @@
 //! The crate's Langevin step is `x' = x + h s(x) + sqrt(2h) ξ`. Song & Ermon (2019) write
 //! `x' = x + (α/2) s + sqrt(α) ξ`: **`h = α/2`**. [`LevelStep`] makes the choice explicit
 //! (`LevelStep::Ncsn { epsilon }` takes the paper's ε, `LevelStep::Langevin { h_last }` the
-//! crate's h at the last level). The SNR rule of the Langevin corrector, `ε = 2α(r‖z‖/‖s‖)²`
+//! crate's h at the last level, `LevelStep::PerLevel(h)` an explicit validated list). The SNR rule of the Langevin corrector, `ε = 2α(r‖z‖/‖s‖)²`
 //! in score_sde, already *is* the crate's h.
 //!
 //! ## Score evaluations per sample

@@ -124,7 +124,7 @@ pub struct LangevinCorrector {
 ///
 /// # Bias
 /// Euler–Maruyama is weak order 1: with the exact score and an exact start the law at ε is
-/// off by O(1/N) (TESTING.md §2.5: for data N(2, 0.25), VP, ε = 1e-3, the variance error
+/// off by O(1/N) (`tests/diffusion.rs`: for data N(2, 0.25), VP, ε = 1e-3, the variance error
 /// halves as N doubles; N = 100 gives (2.01172, 0.25390) against p_ε = (1.99989, 0.250082)).
 ///
 /// # Example

@@ -39,6 +39,11 @@ pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
     let size = (n_chain * n_draw) as f64;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in m.iter().flatten() {
+        if v.is_nan() {
+            // `min`/`max` would skip it and a NaN among equal values would
+            // pass as a constant chain.
+            return f64::NAN;
+        }
         lo = lo.min(v);
         hi = hi.max(v);
     }
@@ -75,6 +80,10 @@ pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
         }
         t += 2;
     }
+    if rho_hat_even.is_nan() || rho_hat_odd.is_nan() {
+        // A NaN pair ends the loop above like a negative one would.
+        return f64::NAN;
+    }
     let max_t = t - 2;
     // Improve the estimate with the (positive) even term of the last pair.
     if rho_hat_even > 0.0 {
@@ -95,12 +104,12 @@ pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
     if upto < n_draw {
         tau_hat += rho_hat_t[upto];
     }
-    let tau_hat = tau_hat.max(1.0 / size.log10());
-    if rho_hat_t.iter().any(|r| r.is_nan()) {
+    if tau_hat.is_nan() || rho_hat_t.iter().any(|r| r.is_nan()) {
         // As ArviZ: NaN autocorrelations (overflow) poison the estimate;
         // public wrappers turn this into `DiagnosticsError::Overflow`.
         return f64::NAN;
     }
+    let tau_hat = tau_hat.max(1.0 / size.log10());
     size / tau_hat
 }
 
@@ -123,7 +132,7 @@ pub(crate) fn ess_quantile_m(m: &[Vec<f64>], prob: f64) -> f64 {
 
 /// Tail ESS on a validated matrix.
 pub(crate) fn ess_tail_m(m: &[Vec<f64>]) -> f64 {
-    ess_quantile_m(m, 0.05).min(ess_quantile_m(m, 0.95))
+    super::min_nan(ess_quantile_m(m, 0.05), ess_quantile_m(m, 0.95))
 }
 
 /// Bulk ESS: the ESS of the rank-normalised split chains (Vehtari et al.
@@ -220,6 +229,19 @@ mod tests {
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Catches: `min`/`max` skipping a NaN in the constant-chain check, so
+    /// that `[1, 1, NaN, 1, 1, 1]` came back as "constant" with ESS = 6
+    /// (issue 10 item 19); and `f64::min` in the tail ESS returning the other
+    /// operand when one is NaN.
+    #[test]
+    fn nan_is_not_swallowed() {
+        assert!(ess_raw(&[vec![1.0, 1.0, f64::NAN, 1.0, 1.0, 1.0]]).is_nan());
+        assert!(ess_raw(&[vec![1.0, 2.0, f64::NAN, 1.0, 3.0, 1.0]]).is_nan());
+        assert!(super::super::min_nan(f64::NAN, 3.0).is_nan());
+        assert!(super::super::min_nan(3.0, f64::NAN).is_nan());
+        assert!(super::super::min_nan(3.0, 2.0).to_bits() == 2.0f64.to_bits());
+    }
 
     fn ar1(rng: &mut Xoshiro256PlusPlus, phi: f64, n: usize) -> Vec<f64> {
         let mut x = Vec::with_capacity(n);

@@ -51,31 +51,49 @@ pub(crate) fn mcse_mean_m(m: &[Vec<f64>]) -> f64 {
 /// divides by the ESS of the raw draws, [`ess_mean`](super::ess_mean)`(x)`;
 /// every other diagnostic here agrees with both.
 ///
+/// It is computed on `u = y / mean(y)` (same value, as the ESS is scale
+/// invariant), so the fourth moment cannot overflow while the variance is
+/// finite.
+///
 /// # Errors
-/// Fewer than one chain of 4 draws, unequal lengths, non-finite draws, or
-/// constant draws.
+/// Fewer than one chain of 4 draws, unequal lengths, non-finite draws,
+/// constant draws, or a variance that overflows (`Overflow`, never `0`).
 pub fn mcse_sd<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
     finite("MCSE of the sd", mcse_sd_m(&to_matrix(chains, 1, 4)?)?)
 }
 
 pub(crate) fn mcse_sd_m(m: &[Vec<f64>]) -> Result<f64> {
+    const WHAT: &str = "MCSE of the sd";
     let flat: Vec<f64> = m.iter().flatten().copied().collect();
     let mu = mean(&flat);
     let sims_c2: Vec<Vec<f64>> = m
         .iter()
         .map(|c| c.iter().map(|v| (v - mu) * (v - mu)).collect())
         .collect();
-    let ess = ess_raw(&split_matrix(&sims_c2));
-    let flat2: Vec<f64> = sims_c2.iter().flatten().copied().collect();
-    let evar = mean(&flat2);
-    if evar <= 0.0 {
-        return Err(DiagnosticsError::ZeroVariance {
-            what: "MCSE of the sd",
-        });
+    let n2 = flat.len() as f64;
+    let evar = sims_c2.iter().flatten().sum::<f64>() / n2;
+    // NaN-aware: a NaN or infinite mean square is an overflow, not "zero variance".
+    if !evar.is_finite() {
+        return Err(DiagnosticsError::Overflow { what: WHAT });
     }
-    let e4 = flat2.iter().map(|v| v * v).sum::<f64>() / flat2.len() as f64;
-    let varvar = (e4 - evar * evar) / ess;
-    let varsd = varvar / evar / 4.0;
+    if evar <= 0.0 {
+        return Err(DiagnosticsError::ZeroVariance { what: WHAT });
+    }
+    // Work with u = y / mean(y): the ESS is scale invariant and
+    // (mean(y²) − mean(y)²) / mean(y) = mean(y) · (mean(u²) − 1), so the fourth
+    // moment cannot overflow while the variance itself is finite (before, draws
+    // of magnitude 1e100 gave ∞ − ∞ = NaN, which `.max(0.0)` turned into 0).
+    let u: Vec<Vec<f64>> = sims_c2
+        .iter()
+        .map(|c| c.iter().map(|y| y / evar).collect())
+        .collect();
+    let ess = ess_raw(&split_matrix(&u));
+    let eu2 = u.iter().flatten().map(|v| v * v).sum::<f64>() / n2;
+    let varsd = evar * (eu2 - 1.0) / ess / 4.0;
+    if varsd.is_nan() {
+        return Err(DiagnosticsError::Overflow { what: WHAT });
+    }
+    // mean(u²) ≥ mean(u)² = 1 exactly; only rounding can make it smaller.
     Ok(varsd.max(0.0).sqrt())
 }
 
@@ -108,26 +126,85 @@ pub fn mcse_quantile<C: AsRef<[f64]>>(chains: &[C], prob: f64) -> Result<f64> {
 
 pub(crate) fn mcse_quantile_m(m: &[Vec<f64>], prob: f64) -> Result<f64> {
     let ess = ess_quantile_m(m, prob);
+    if !(ess.is_finite() && ess > 0.0) {
+        return Err(DiagnosticsError::Overflow {
+            what: "ESS of the quantile",
+        });
+    }
     let beta = Beta::new(ess * prob + 1.0, ess * (1.0 - prob) + 1.0)
         .map_err(|e| invalid("prob", format!("beta interval undefined: {e}")))?;
     let p1 = beta.inverse_cdf(0.1586553);
     let p2 = beta.inverse_cdf(0.8413447);
     let mut sorted: Vec<f64> = m.iter().flatten().copied().collect();
     sorted.sort_by(f64::total_cmp);
-    let size = sorted.len() as f64;
+    let (i1, i2) = beta_interval_indices(p1, p2, sorted.len())?;
+    Ok((sorted[i2] - sorted[i1]) / 2.0)
+}
+
+/// Order-statistic indices `⌊max(p₁S − 1, 0)⌋`, `⌈min(p₂S − 1, S − 1)⌉` of
+/// the Beta interval `(p₁, p₂)`; checks `p₁, p₂` before `max`/`min` (which
+/// would silently turn a NaN into 0 or `S − 1`).
+fn beta_interval_indices(p1: f64, p2: f64, len: usize) -> Result<(usize, usize)> {
+    if !(p1.is_finite() && p2.is_finite()) {
+        return Err(invalid(
+            "prob",
+            format!("beta interval ({p1}, {p2}) is not finite"),
+        ));
+    }
+    let size = len as f64;
     let i1 = (p1 * size - 1.0).max(0.0).floor();
     let i2 = (p2 * size - 1.0).min(size - 1.0).ceil();
-    if !(i1.is_finite() && i2.is_finite()) || i1 < 0.0 || i2 < 0.0 {
-        return Err(invalid("prob", "beta interval is not finite"));
-    }
-    let th1 = sorted[(i1 as usize).min(sorted.len() - 1)];
-    let th2 = sorted[(i2 as usize).min(sorted.len() - 1)];
-    Ok((th2 - th1) / 2.0)
+    Ok((
+        (i1 as usize).min(len - 1),
+        (i2.max(0.0) as usize).min(len - 1),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Catches: `.max(0.0)` swallowing the NaN of `∞ − ∞` (issue 10 item 19):
+    /// draws of magnitude 1e100 gave `Ok(0.0)` (fourth moment overflowed),
+    /// draws of magnitude 1e160 too (the variance itself overflows). Now the
+    /// first is computed scale-free (MCSE ∝ scale, checked to 1e-12) and the
+    /// second is an `Overflow` error.
+    #[test]
+    fn sd_overflow_is_an_error_not_zero() {
+        let base: Vec<Vec<f64>> = (0..2)
+            .map(|c| {
+                (0..50)
+                    .map(|i| (((i * 37 + c * 11) % 23) as f64 - 11.0) / 7.0)
+                    .collect()
+            })
+            .collect();
+        let se = mcse_sd(&base).unwrap();
+        assert!(se > 0.0);
+        let big: Vec<Vec<f64>> = base
+            .iter()
+            .map(|c| c.iter().map(|v| v * 1e100).collect())
+            .collect();
+        let se_big = mcse_sd(&big).unwrap();
+        assert!((se_big / 1e100 - se).abs() < 1e-12 * se, "{se_big} vs {se}");
+        let huge: Vec<Vec<f64>> = base
+            .iter()
+            .map(|c| c.iter().map(|v| v * 1e160).collect())
+            .collect();
+        assert!(matches!(
+            mcse_sd(&huge),
+            Err(DiagnosticsError::Overflow { .. })
+        ));
+    }
+
+    /// Catches: NaN Beta quantiles turned into the indices 0 and `S − 1` by
+    /// `max`/`min` (a plausible MCSE from a failed interval).
+    #[test]
+    fn beta_indices_reject_nan() {
+        assert!(beta_interval_indices(f64::NAN, 0.6, 10).is_err());
+        assert!(beta_interval_indices(0.4, f64::NAN, 10).is_err());
+        assert_eq!(beta_interval_indices(0.4, 0.6, 10).unwrap(), (3, 5));
+        assert_eq!(beta_interval_indices(0.0, 1.0, 10).unwrap(), (0, 9));
+    }
 
     /// Catches: NaN or panics on degenerate input.
     #[test]

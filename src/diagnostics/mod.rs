@@ -74,6 +74,7 @@
 pub mod autocorr;
 pub mod ess;
 pub mod gof;
+pub mod health;
 pub mod mcse;
 pub mod rhat;
 pub mod stein;
@@ -85,8 +86,9 @@ pub mod transform;
 pub use autocorr::{autocorrelation, autocovariance};
 pub use ess::{ess_bulk, ess_mean, ess_quantile, ess_sd, ess_tail};
 pub use gof::{
-    ChiSquareResult, EnergyTestResult, GofResult, KsPValueMethod, KsResult, anderson_darling,
-    chi_square_binned, chi_square_counts, energy_distance, energy_test, ks_test, thin_by_ess,
+    ChiSquareResult, EnergyTestResult, GofResult, KsPValueMethod, KsResult, LogCdf,
+    anderson_darling, chi_square_binned, chi_square_counts, energy_distance, energy_test,
+    ks_pvalue, ks_test, thin_by_ess,
 };
 pub use mcse::{mcse_mean, mcse_quantile, mcse_sd};
 pub use rhat::{rhat_rank, rhat_split};
@@ -241,6 +243,24 @@ pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Diagnost
     DiagnosticsError::InvalidArgument {
         name,
         reason: reason.into(),
+    }
+}
+
+/// `a.min(b)`, but NaN if either is NaN (`f64::min` returns the other one).
+pub(crate) fn min_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// `a.max(b)`, but NaN if either is NaN (`f64::max` returns the other one).
+pub(crate) fn max_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
     }
 }
 

@@ -14,37 +14,39 @@
 //! *Bayesian Analysis* 16(2), 667–718, eqs. 3–4 and §4.2.
 
 use super::transform::{median, split_matrix, z_scale};
-use super::{DiagnosticsError, Result, finite, mean, to_matrix, var};
+use super::{DiagnosticsError, Result, finite, max_nan, mean, to_matrix, var};
 
-/// ArviZ `_rhat` (no splitting) on a validated matrix; `None` if `W = 0`.
-pub(crate) fn rhat_raw(m: &[Vec<f64>]) -> Option<f64> {
+/// ArviZ `_rhat` (no splitting) on a validated matrix: `ZeroVariance` if
+/// `W = 0`, `Overflow` if `B` or `W` is not finite (an infinite `W` would
+/// otherwise give `B/W = 0` and the plausible `R̂ = sqrt((N−1)/N)`).
+pub(crate) fn rhat_raw(m: &[Vec<f64>]) -> Result<f64> {
     let n = m[0].len() as f64;
     let chain_mean: Vec<f64> = m.iter().map(|c| mean(c)).collect();
     let chain_var: Vec<f64> = m.iter().map(|c| var(c, 1)).collect();
     let b = n * var(&chain_mean, 1);
     let w = mean(&chain_var);
+    if !(b.is_finite() && w.is_finite()) {
+        return Err(DiagnosticsError::Overflow { what: "R-hat" });
+    }
     if w > 0.0 {
-        Some(((b / w + n - 1.0) / n).sqrt())
+        finite("R-hat", ((b / w + n - 1.0) / n).sqrt())
     } else {
-        None
+        Err(DiagnosticsError::ZeroVariance { what: "R-hat" })
     }
 }
 
 /// Rank R-hat on a validated matrix with at least 2 chains of 4 draws.
 pub(crate) fn rhat_rank_m(m: &[Vec<f64>]) -> Result<f64> {
     let split = split_matrix(m);
-    let bulk = rhat_raw(&z_scale(&split));
+    let bulk = rhat_raw(&z_scale(&split))?;
     let flat: Vec<f64> = split.iter().flatten().copied().collect();
     let med = median(&flat);
     let folded: Vec<Vec<f64>> = split
         .iter()
         .map(|c| c.iter().map(|v| (v - med).abs()).collect())
         .collect();
-    let tail = rhat_raw(&z_scale(&folded));
-    match (bulk, tail) {
-        (Some(b), Some(t)) => Ok(b.max(t)),
-        _ => Err(DiagnosticsError::ZeroVariance { what: "R-hat" }),
-    }
+    let tail = rhat_raw(&z_scale(&folded))?;
+    finite("R-hat", max_nan(bulk, tail))
 }
 
 /// Rank-normalised split R-hat (Vehtari et al. 2021, §4.2; ArviZ
@@ -86,8 +88,7 @@ pub fn rhat_rank<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
 /// constant chains.
 pub fn rhat_split<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
     let m = to_matrix(chains, 2, 4)?;
-    let r = rhat_raw(&split_matrix(&m)).ok_or(DiagnosticsError::ZeroVariance { what: "R-hat" })?;
-    finite("R-hat", r)
+    rhat_raw(&split_matrix(&m))
 }
 
 #[cfg(test)]
@@ -101,6 +102,26 @@ mod tests {
         let c = vec![vec![1.0, 3.0, 3.0, 1.0], vec![3.0, 1.0, 1.0, 3.0]];
         let r = rhat_split(&c).unwrap();
         assert!((r - (0.5f64).sqrt()).abs() < 1e-15, "{r}");
+    }
+
+    /// Catches: an overflowing within-chain variance (`W = ∞`, `B` finite)
+    /// returned as the plausible `R̂ = sqrt((N−1)/N)` (issue 10 item 19), and a
+    /// NaN `W` reported as zero variance.
+    #[test]
+    fn overflow_is_an_error() {
+        let c: Vec<f64> = (0..8)
+            .map(|i| if i % 2 == 0 { 1e200 } else { -1e200 })
+            .collect();
+        assert!(matches!(
+            rhat_split(&[c.clone(), c]),
+            Err(DiagnosticsError::Overflow { .. })
+        ));
+        let nan = vec![vec![1.0, f64::NAN, 2.0, 3.0], vec![1.0, 2.0, 3.0, 4.0]];
+        assert!(matches!(
+            rhat_raw(&nan),
+            Err(DiagnosticsError::Overflow { .. })
+        ));
+        assert!(max_nan(1.0, f64::NAN).is_nan() && max_nan(f64::NAN, 1.0).is_nan());
     }
 
     /// Catches: NaN leaking out for constant chains; missing shape checks.

@@ -6,7 +6,7 @@ use super::ess::{ess_bulk_m, ess_tail_m};
 use super::mcse::{mcse_mean_m, mcse_sd_m};
 use super::rhat::rhat_rank_m;
 use super::transform::quantile_sorted_numpy;
-use super::{Result, finite, invalid, mean, to_matrix, var};
+use super::{DiagnosticsError, Result, finite, invalid, mean, to_matrix, var};
 
 /// Summary statistics of one scalar parameter over all chains.
 ///
@@ -47,7 +47,8 @@ impl Summary {
     /// draws, equal lengths, finite values).
     ///
     /// # Errors
-    /// Too few draws, unequal lengths or non-finite draws.
+    /// Too few draws, unequal lengths, non-finite draws, or a statistic that
+    /// overflows (draws too large in magnitude; rescale them).
     ///
     /// ```
     /// use langevin::diagnostics::Summary;
@@ -62,10 +63,21 @@ impl Summary {
         let mu = finite("mean", mean(&flat))?;
         let sd = finite("sd", var(&flat, 1).sqrt())?;
         flat.sort_by(f64::total_cmp);
+        // Constant draws have no R-hat / MCSE of the sd (None / 0); any other
+        // failure (overflow) is an error, never a silent None or 0.
         let r_hat = if m.len() >= 2 {
-            rhat_rank_m(&m).ok()
+            match rhat_rank_m(&m) {
+                Ok(r) => Some(r),
+                Err(DiagnosticsError::ZeroVariance { .. }) => None,
+                Err(e) => return Err(e),
+            }
         } else {
             None
+        };
+        let mcse_sd = match mcse_sd_m(&m) {
+            Ok(v) => finite("MCSE of the sd", v)?,
+            Err(DiagnosticsError::ZeroVariance { .. }) => 0.0,
+            Err(e) => return Err(e),
         };
         Ok(Self {
             name: name.to_owned(),
@@ -75,7 +87,7 @@ impl Summary {
             q50: finite("quantile", quantile_sorted_numpy(&flat, 0.5))?,
             q95: finite("quantile", quantile_sorted_numpy(&flat, 0.95))?,
             mcse_mean: finite("MCSE of the mean", mcse_mean_m(&m))?,
-            mcse_sd: mcse_sd_m(&m).map_or(Ok(0.0), |v| finite("MCSE of the sd", v))?,
+            mcse_sd,
             ess_bulk: ess_bulk_m(&m),
             ess_tail: ess_tail_m(&m),
             r_hat,

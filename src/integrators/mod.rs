@@ -40,7 +40,7 @@ pub use euler_maruyama::EulerMaruyama;
 pub use heun::StochasticHeun;
 pub use milstein::{Milstein, MilsteinDerivativeFree};
 pub use sra::Sra1;
-pub use underdamped::{Baoab, Obabo, UnderdampedState};
+pub use underdamped::{Baoab, InitialVelocity, Obabo, UnderdampedState};
 
 use crate::Real;
 #[allow(unused_imports)]

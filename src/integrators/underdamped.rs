@@ -39,6 +39,28 @@ struct Config<P: Target> {
     o_scale: Vec<P::Scalar>,
     /// The O-step contraction exp(−γ τ) (τ = h for BAOAB, h/2 for OBABO).
     c: P::Scalar,
+    /// How `init` sets v.
+    velocity: InitialVelocity<P::Scalar>,
+}
+
+/// How the underdamped kernels ([`Baoab`], [`Obabo`]) start the velocity variable v of a
+/// chain; set with `with_initial_velocity`.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum InitialVelocity<T> {
+    /// The default: a draw from the stationary law N(0, M), `v_j = sqrt(M_j) ξ_j`, taken at
+    /// the chain's first [`Kernel::step`] from the **first d standard normals of the chain's
+    /// transition stream** (for [`crate::run::Sampler`]: `crate::rng::stream(seed, chain)`),
+    /// so runs stay bit-reproducible and no extra stream is needed. The deterministic
+    /// [`Baoab::step_with_noise`] / [`Obabo::step_with_noise`] do not draw it: their v
+    /// starts at 0 unless set with `velocity_mut`. Setting v through
+    /// [`UnderdampedState::velocity_mut`] before the first step cancels the draw.
+    #[default]
+    Gaussian,
+    /// v = 0 (the behaviour of langevin 0.1).
+    Zero,
+    /// Chain `c` starts at `velocities[c]` (each of length d, finite).
+    Given(Vec<Vec<T>>),
 }
 
 impl<P: Score> Config<P> {
@@ -64,6 +86,7 @@ impl<P: Score> Config<P> {
             inv_mass: vec![P::Scalar::one(); d],
             o_scale: vec![P::Scalar::zero(); d],
             c: (-gamma * h * P::Scalar::c(o_fraction)).exp(),
+            velocity: InitialVelocity::Gaussian,
         };
         cfg.refresh();
         Ok(cfg)
@@ -98,6 +121,23 @@ impl<P: Score> Config<P> {
         Ok(())
     }
 
+    fn set_velocity(&mut self, velocity: InitialVelocity<P::Scalar>) -> Result<()> {
+        if let InitialVelocity::Given(vs) = &velocity {
+            let d = self.target.dim();
+            for v in vs {
+                check_len("initial velocity of a chain", d, v.len())?;
+                if let Some(i) = v.iter().position(|x| !x.to_f64().is_finite()) {
+                    return Err(Error::NonFiniteInput {
+                        what: "initial velocity (entries must be finite)",
+                        index: i,
+                    });
+                }
+            }
+        }
+        self.velocity = velocity;
+        Ok(())
+    }
+
     fn init(
         &self,
         x0: &[P::Scalar],
@@ -109,9 +149,26 @@ impl<P: Score> Config<P> {
         let mut score = vec![P::Scalar::zero(); d];
         self.target.score_into(x0, &mut score);
         crate::mcmc::check_score_at_x0(&score, chain)?;
+        let (v, draw_velocity) = match &self.velocity {
+            InitialVelocity::Gaussian => (vec![P::Scalar::zero(); d], true),
+            InitialVelocity::Zero => (vec![P::Scalar::zero(); d], false),
+            InitialVelocity::Given(vs) => match vs.get(chain) {
+                Some(v) => (v.clone(), false),
+                None => {
+                    return Err(Error::InvalidInitialState {
+                        chain,
+                        reason: format!(
+                            "InitialVelocity::Given holds {} velocities; give one per chain",
+                            vs.len()
+                        ),
+                    });
+                }
+            },
+        };
         Ok(UnderdampedState {
             x: x0.to_vec(),
-            v: vec![P::Scalar::zero(); d],
+            v,
+            draw_velocity,
             score,
             noise: vec![P::Scalar::zero(); noise * d],
             chain,
@@ -164,6 +221,8 @@ impl<P: Score> Config<P> {
 pub struct UnderdampedState<T> {
     x: Vec<T>,
     v: Vec<T>,
+    /// v is still to be drawn from N(0, M) at the first `Kernel::step`.
+    draw_velocity: bool,
     score: Vec<T>,
     noise: Vec<T>,
     chain: usize,
@@ -179,9 +238,10 @@ impl<T: Real> UnderdampedState<T> {
     pub fn velocity(&self) -> &[T] {
         &self.v
     }
-    /// Mutable access to v, e.g. to start from a draw of N(0, M) (the kernels' `init` sets
-    /// v = 0; the first O step refreshes it partially).
+    /// Mutable access to v, e.g. to set a start of your own; calling it before the first
+    /// step cancels the default draw of v from N(0, M) (see [`InitialVelocity`]).
     pub fn velocity_mut(&mut self) -> &mut [T] {
+        self.draw_velocity = false;
         &mut self.v
     }
     /// The cached score ∇log p(x).
@@ -203,6 +263,20 @@ macro_rules! kernel_common {
             /// [`Error::DimensionMismatch`] or [`Error::NonFiniteInput`] for a bad diagonal.
             pub fn with_mass(mut self, mass: Vec<P::Scalar>) -> Result<Self> {
                 self.cfg.set_mass(mass)?;
+                Ok(self)
+            }
+            /// How each chain's velocity starts (default [`InitialVelocity::Gaussian`], a
+            /// draw from N(0, M)).
+            ///
+            /// # Errors
+            /// [`Error::DimensionMismatch`] or [`Error::NonFiniteInput`] for a given
+            /// velocity of the wrong length or with non-finite entries (a missing chain is
+            /// reported by `init` as [`Error::InvalidInitialState`]).
+            pub fn with_initial_velocity(
+                mut self,
+                velocity: InitialVelocity<P::Scalar>,
+            ) -> Result<Self> {
+                self.cfg.set_velocity(velocity)?;
                 Ok(self)
             }
             /// The step size h.
@@ -241,6 +315,14 @@ macro_rules! kernel_common {
                 state: &mut Self::State,
                 rng: &mut R,
             ) -> Result<StepInfo> {
+                if state.draw_velocity {
+                    // v ~ N(0, M) from the first d normals of the transition stream.
+                    state.draw_velocity = false;
+                    crate::real::fill_standard_normal(rng, &mut state.v);
+                    for (v, &m) in state.v.iter_mut().zip(&self.cfg.mass) {
+                        *v *= m.sqrt();
+                    }
+                }
                 let mut noise = core::mem::take(&mut state.noise);
                 crate::real::fill_standard_normal(rng, &mut noise);
                 let out = self.step_with_noise(state, &noise);
@@ -280,7 +362,8 @@ macro_rules! kernel_common {
 /// non-finite state stops the chain with [`Error::NonFiniteState`].
 ///
 /// [`Baoab::step_with_noise`] is the deterministic step given `ξ` (length d); the
-/// [`Kernel`] implementation draws `ξ` and runs with [`crate::run::Sampler`].
+/// [`Kernel`] implementation draws `ξ` and runs with [`crate::run::Sampler`]. Each chain's
+/// v starts as a draw from N(0, M) unless told otherwise ([`InitialVelocity`]).
 ///
 /// # Example
 /// ```

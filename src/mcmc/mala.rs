@@ -28,9 +28,11 @@ use rand::{Rng, RngExt};
 /// MALA leaves `p` exactly invariant for every `h > 0`; `h` only trades acceptance against
 /// step length. On `N(0, I_d)` the acceptance at stationarity tends to `2Φ(−ℓ³/8)` with
 /// `2h = ℓ² d^(−1/3)` (Roberts & Rosenthal 1998): the optimal 0.574 is reached at
-/// `h ≈ 1.361 d^(−1/3)`. A proposal with a NaN or `+∞` log density, a non-finite score or a
-/// non-finite log ratio is rejected and counted as a divergence ([`StepInfo::divergent`]);
-/// `log p = −∞` (outside the support) is an ordinary rejection.
+/// `h ≈ 1.361 d^(−1/3)`. A proposal is rejected and counted as a divergence
+/// ([`StepInfo::divergent`]) when its log density is NaN or `+∞`, its score or log ratio is
+/// not finite, or its log ratio is below `−`[`DIVERGENCE_LOG_RATIO`] `= −1000` (Stan's
+/// energy-error criterion, see there); `log p = −∞` (outside the support) is an ordinary
+/// rejection.
 ///
 /// # Example
 /// ```
@@ -38,7 +40,7 @@ use rand::{Rng, RngExt};
 /// use langevin::targets::Gaussian;
 /// let mala = Mala::new(Gaussian::<f64>::standard(1)?, 1.0)?;
 /// let trace = Sampler::new(5_000).chains(2).warmup(100).seed(3).run(&mala, &[vec![0.0]])?;
-/// // At h = 1 on N(0, 1) the stationary acceptance is 0.7837 (TESTING.md §2.4).
+/// // At h = 1 on N(0, 1) the stationary acceptance is 0.7837 (the exact stationary integral, checked in `tests/statistical.rs`).
 /// assert!((trace.mean_accept_prob() - 0.7837).abs() < 0.03);
 /// # Ok::<(), langevin::Error>(())
 /// ```
@@ -187,9 +189,27 @@ pub(crate) fn reject_non_finite_proposal<T: Real>(lp_y: T) -> Option<StepInfo> {
     }
 }
 
+/// The divergence threshold of the Metropolis-adjusted Langevin kernels: a proposal whose log
+/// acceptance ratio is below `−DIVERGENCE_LOG_RATIO` is rejected *and* counted as a
+/// divergence ([`StepInfo::divergent`]).
+///
+/// This is Stan's criterion carried over to MALA. Stan flags a transition as divergent when
+/// the Hamiltonian error `H(proposal) − H(start)` exceeds `max_deltaH = 1000`; for HMC the log
+/// acceptance ratio is exactly `−(H(proposal) − H(start))`. MALA is one leapfrog step of HMC
+/// with step `sqrt(2h)` (the proposal and its log ratio are identical), so `log r < −1000` is
+/// the same test on the same quantity. It is one-sided, as in Stan: a large positive `log r`
+/// is just an acceptance. At 1000 a flagged proposal had acceptance probability `e^{−1000}`
+/// (zero in `f64`): no ordinary rejection is flagged, only a step that the local Gaussian
+/// proposal model cannot describe at all — a step far too large for the local curvature (the
+/// neck of a funnel, a stiff direction), which is exactly where the draws stop being
+/// trustworthy.
+pub const DIVERGENCE_LOG_RATIO: f64 = 1000.0;
+
 /// The Metropolis–Hastings decision from a log acceptance ratio: accept iff `u < min(1, r)`,
 /// `u ~ U[0, 1)` (one uniform draw). A non-finite `log r` (a non-finite score at the proposal,
-/// or an overflow) is a rejection counted as a divergence, drawing nothing.
+/// or an overflow) is a rejection counted as a divergence, drawing nothing; `log r <
+/// −`[`DIVERGENCE_LOG_RATIO`] is a rejection counted as a divergence (the uniform is still
+/// drawn, so the random stream does not depend on the criterion).
 #[inline]
 pub(crate) fn metropolis_decide<T: Real, R: Rng + ?Sized>(log_r: T, rng: &mut R) -> StepInfo {
     if !log_r.finite() {
@@ -198,6 +218,9 @@ pub(crate) fn metropolis_decide<T: Real, R: Rng + ?Sized>(log_r: T, rng: &mut R)
     let log_r = log_r.to_f64();
     let accept_prob = if log_r >= 0.0 { 1.0 } else { log_r.exp() };
     let u: f64 = rng.random();
+    if log_r < -DIVERGENCE_LOG_RATIO {
+        return StepInfo::new(false, accept_prob, true);
+    }
     StepInfo::new(u < accept_prob, accept_prob, false)
 }
 
@@ -252,6 +275,14 @@ impl<P: LogDensity + Score + Sync> Kernel for Mala<P> {
 
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {
         &state.x
+    }
+
+    fn name(&self) -> String {
+        "mala".into()
+    }
+
+    fn parameters(&self) -> Vec<(String, f64)> {
+        vec![("step_size".into(), self.h)]
     }
 }
 

@@ -18,7 +18,7 @@ mod step_schedule;
 mod ula;
 
 pub use barker::{Barker, BarkerState, barker_log_acceptance};
-pub use mala::{Mala, MalaState, mala_log_acceptance};
+pub use mala::{DIVERGENCE_LOG_RATIO, Mala, MalaState, mala_log_acceptance};
 pub use malt::{Malt, MaltState};
 pub use precond::{
     Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
@@ -45,8 +45,10 @@ pub struct StepInfo {
     /// unadjusted kernels; 0 for a non-finite proposal). Averaging it (Rao–Blackwellisation)
     /// estimates the acceptance rate with less noise than averaging `accepted`.
     pub accept_prob: f64,
-    /// The proposal had a non-finite (NaN or +∞) log density, or a non-finite score or log
-    /// acceptance ratio, and was rejected. `-∞` (outside the support) is a plain rejection.
+    /// The proposal was rejected as divergent: a non-finite (NaN or +∞) log density, a
+    /// non-finite score or log acceptance ratio, or (Metropolis-adjusted Langevin kernels) a
+    /// log acceptance ratio below `−`[`DIVERGENCE_LOG_RATIO`] (Stan's energy-error criterion).
+    /// `-∞` (outside the support) is a plain rejection.
     pub divergent: bool,
 }
 
@@ -97,6 +99,58 @@ pub trait Kernel: Sync {
 
     /// The current position of a chain.
     fn position<'a>(&self, state: &'a Self::State) -> &'a [Self::Scalar];
+
+    /// A short name of the kernel for the run record ([`crate::Trace`]'s configuration and
+    /// the CmdStan CSV header). Defaults to the type's name.
+    fn name(&self) -> String {
+        let full = std::any::type_name::<Self>();
+        let base = full.split('<').next().unwrap_or(full);
+        base.rsplit("::").next().unwrap_or(base).to_string()
+    }
+
+    /// The kernel's parameters for the run record, as `(name, value)` pairs (e.g.
+    /// `("step_size", h)`). Defaults to none.
+    fn parameters(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
+    /// Warm-up hook, called by the driver once per chain before warm-up with the number of
+    /// warm-up iterations. A kernel that tunes itself during warm-up (the adaptive kernels of
+    /// [`crate::adapt::Adaptive`], e.g. `Mala::auto`) starts its adaptation here; the default
+    /// does nothing.
+    fn warmup_start(&self, state: &mut Self::State, warmup: usize) {
+        let _ = (state, warmup);
+    }
+
+    /// Warm-up hook, called after each warm-up transition with its outcome. Default: nothing.
+    fn warmup_adapt(&self, state: &mut Self::State, iteration: usize, info: &StepInfo) {
+        let _ = (state, iteration, info);
+    }
+
+    /// Warm-up hook, called once at the end of warm-up: freezes what was tuned and reports it
+    /// (recorded in the trace). After this call the kernel must not change any more, so the
+    /// draws come from one fixed Markov kernel. Default: nothing tuned.
+    fn warmup_finish(&self, state: &mut Self::State) -> Tuned {
+        let _ = state;
+        Tuned::default()
+    }
+}
+
+/// What a kernel tuned during warm-up ([`Kernel::warmup_finish`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Tuned {
+    /// The frozen step size.
+    pub step_size: Option<f64>,
+    /// The frozen metric: its diagonal (length d) or the full matrix row-major (length d²).
+    pub metric: Option<Vec<f64>>,
+}
+
+impl Tuned {
+    /// A tuned step size and metric.
+    pub fn new(step_size: Option<f64>, metric: Option<Vec<f64>>) -> Self {
+        Self { step_size, metric }
+    }
 }
 
 impl<K: Kernel + ?Sized> Kernel for &K {
@@ -113,6 +167,21 @@ impl<K: Kernel + ?Sized> Kernel for &K {
     }
     fn position<'a>(&self, state: &'a Self::State) -> &'a [Self::Scalar] {
         (**self).position(state)
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn parameters(&self) -> Vec<(String, f64)> {
+        (**self).parameters()
+    }
+    fn warmup_start(&self, state: &mut Self::State, warmup: usize) {
+        (**self).warmup_start(state, warmup)
+    }
+    fn warmup_adapt(&self, state: &mut Self::State, iteration: usize, info: &StepInfo) {
+        (**self).warmup_adapt(state, iteration, info)
+    }
+    fn warmup_finish(&self, state: &mut Self::State) -> Tuned {
+        (**self).warmup_finish(state)
     }
 }
 

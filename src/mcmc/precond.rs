@@ -680,6 +680,18 @@ impl<P: LogDensity + Score + Sync> Kernel for PrecondMala<P> {
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {
         &state.x
     }
+
+    fn name(&self) -> String {
+        if self.metric.is_dense() {
+            "precond_mala (dense metric)".into()
+        } else {
+            "precond_mala (diagonal metric)".into()
+        }
+    }
+
+    fn parameters(&self) -> Vec<(String, f64)> {
+        vec![("step_size".into(), self.h)]
+    }
 }
 
 impl<P: LogDensity + Score + Sync> TunableStepSize for PrecondMala<P> {

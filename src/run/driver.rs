@@ -35,6 +35,7 @@ pub struct Sampler {
     thin: usize,
     seed: u64,
     threads: Option<usize>,
+    strict: bool,
 }
 
 impl Sampler {
@@ -48,6 +49,7 @@ impl Sampler {
             thin: 1,
             seed: 0,
             threads: None,
+            strict: false,
         }
     }
     /// Number of chains (≥ 1).
@@ -73,6 +75,26 @@ impl Sampler {
     /// Run on a dedicated pool of `threads` threads (results are identical for any value).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
+        self
+    }
+    /// Strict mode: a run whose health report ([`Trace::check`]) has warnings returns
+    /// [`Error::Unhealthy`], which carries the report and the trace (recover it with
+    /// [`Trace::from_error`]). Off by default.
+    ///
+    /// # Example
+    /// ```
+    /// use langevin::prelude::*;
+    /// use langevin::targets::Gaussian;
+    /// let frozen = Mala::new(Gaussian::<f64>::standard(2)?, 1e6)?; // rejects everything
+    /// let err = Sampler::new(200).chains(2).warmup(0).strict(true)
+    ///     .run(&frozen, &[vec![0.5; 2]]).unwrap_err();
+    /// assert!(matches!(err, Error::Unhealthy { .. }));
+    /// let trace = Trace::<f64>::from_error(&err).unwrap();
+    /// assert_eq!(trace.acceptance(), 0.0);
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
         self
     }
     /// The number of chains.
@@ -173,6 +195,16 @@ impl Sampler {
             wall_time: Default::default(),
             adapted_step_size: None,
             adapted_mass: None,
+            config: crate::trace::RunConfig {
+                sampler: kernel.name(),
+                parameters: kernel.parameters(),
+                draws: self.draws,
+                warmup: self.warmup,
+                thin: self.thin,
+                seed: self.seed,
+                chains: self.chains,
+                chain_wall_time: Vec::with_capacity(self.chains),
+            },
         };
         let mut adapted = Vec::new();
         let mut masses = Vec::new();
@@ -187,6 +219,7 @@ impl Sampler {
                 .push(out.accept_prob_sum / out.sampled.max(1) as f64);
             trace.divergences.push(out.divergences);
             trace.warmup_divergences.push(out.warmup_divergences);
+            trace.config.chain_wall_time.push(out.wall_time);
             if let Some(h) = out.adapted_step {
                 adapted.push(h);
             }
@@ -201,7 +234,11 @@ impl Sampler {
             trace.adapted_step_size = Some(adapted);
         }
         trace.wall_time = start.elapsed();
-        Ok(trace)
+        if self.strict {
+            trace.into_checked()
+        } else {
+            Ok(trace)
+        }
     }
 
     fn run_chain<K, F, A, O>(
@@ -220,6 +257,7 @@ impl Sampler {
     {
         // Initialisation draws from a stream of its own so that changing how the start is
         // chosen never shifts the transition stream.
+        let chain_start = Instant::now();
         let mut init_rng = stream(self.seed ^ 0xA5A5_5A5A_F00D_D00D, c as u64);
         let x0 = init(c, &mut init_rng);
         let mut state = kernel.init(&x0, c)?;
@@ -234,7 +272,11 @@ impl Sampler {
             warmup_divergences: 0,
             adapted_step: None,
             adapted_mass: None,
+            wall_time: Default::default(),
         };
+        // A self-tuning kernel (`Kernel::warmup_*`, e.g. `Mala::auto`) adapts first, then the
+        // explicit adaptation; the explicit one's results take precedence in the record.
+        kernel.warmup_start(&mut state, self.warmup);
         let mut adapt_state = adaptation.start(kernel, &mut state, self.warmup);
         for it in 0..self.warmup {
             let info = kernel.step(&mut state, &mut rng)?;
@@ -242,11 +284,15 @@ impl Sampler {
                 out.divergences += 1;
                 out.warmup_divergences += 1;
             }
+            kernel.warmup_adapt(&mut state, it, &info);
             adaptation.adapt(kernel, &mut state, &mut adapt_state, it, &info);
             observer.on_step(c, it, true, &info, kernel.position(&state));
         }
-        out.adapted_step = adaptation.finish(kernel, &mut state, adapt_state);
-        out.adapted_mass = adaptation.adapted_metric(kernel, &state);
+        let tuned = kernel.warmup_finish(&mut state);
+        out.adapted_step = adaptation
+            .finish(kernel, &mut state, adapt_state)
+            .or(tuned.step_size);
+        out.adapted_mass = adaptation.adapted_metric(kernel, &state).or(tuned.metric);
         for k in 0..self.draws * self.thin {
             let info = kernel.step(&mut state, &mut rng)?;
             out.sampled += 1;
@@ -263,6 +309,7 @@ impl Sampler {
                 out.draws.extend_from_slice(x);
             }
         }
+        out.wall_time = chain_start.elapsed();
         Ok(out)
     }
 }
@@ -276,6 +323,7 @@ struct ChainOut<T> {
     warmup_divergences: usize,
     adapted_step: Option<f64>,
     adapted_mass: Option<Vec<f64>>,
+    wall_time: core::time::Duration,
 }
 
 impl<T: Real> core::fmt::Debug for ChainOut<T> {

@@ -171,7 +171,7 @@ impl<T: Real> Gaussian<T> {
         p
     }
 
-    /// The stationary covariance of ULA with step `h` on this target (TESTING.md §2.1):
+    /// The stationary covariance of ULA with step `h` on this target (the exact stationary law of the discretised chain, checked in `tests/statistical.rs`):
     /// `V = (P − (h/2) P²)⁻¹`, row-major. Returns `None` if the chain is unstable
     /// (`h ≥ 2 λ_min(Σ)`), where no stationary law exists.
     pub fn ula_stationary_covariance(&self, h: f64) -> Option<Vec<f64>> {

@@ -39,7 +39,7 @@
 //! noise: the DKW bound is `sqrt(ln(2/α)/(2C))` (0.019 at `C = 2·10⁴`, α = 2e-6 split over 3
 //! statistics), the variance z-test resolves a relative variance shift of about
 //! `z·sqrt(2/C)` (0.049). State bugs (a stale cached gradient after a rejection) are
-//! invisible at `K = 1`; use `K ≥ 10` (TESTING.md T4).
+//! invisible at `K = 1`; use `K ≥ 10` (demonstrated in `tests/conformance.rs`).
 //!
 //! # References
 //! * A. Dvoretzky, J. Kiefer, J. Wolfowitz (1956); P. Massart (1990), The tight constant in
@@ -49,7 +49,7 @@
 //! * R. B. Grosse, D. K. Duvenaud (2014), Testing MCMC code, NIPS workshop.
 //! * A. Gandy, J. Scott (2020), Unit testing for MCMC and other Monte Carlo methods,
 //!   arXiv:2001.06465 — exact-rank tests for reversible kernels; the crate's
-//!   `tests/conformance.rs` (T8) shows the construction with random tie-breaking, a
+//!   `tests/conformance.rs` shows the construction with random tie-breaking, a
 //!   complement to the K-step test above.
 //! * S. Talts, M. Betancourt, D. Simpson, A. Vehtari, A. Gelman (2018), Validating Bayesian
 //!   inference algorithms with simulation-based calibration, arXiv:1804.06788.
@@ -83,7 +83,7 @@ pub fn cooled<P: Target>(target: P, factor: P::Scalar) -> Result<Tempered<P>> {
     Tempered::new(target, P::Scalar::one() / factor)
 }
 
-/// A K-step invariance test of a [`Kernel`] against an analytic target (TESTING.md T4).
+/// A K-step invariance test of a [`Kernel`] against an analytic target (demonstrated in `tests/conformance.rs`).
 ///
 /// # Procedure
 /// ```text
