@@ -167,7 +167,7 @@ fn main() -> Result<()> {
         }
     };
     let levels32 = SigmaLevels::geometric(SIGMA_MAX as f32, SIGMA_MIN as f32, 20)?;
-    let learned: Vec<Vec<f64>> = AnnealedLangevin::new(&model, levels32, 100, step)?
+    let learned: Vec<Vec<f64>> = AnnealedLangevin::new(&model, levels32, 100, step.clone())?
         .denoise(true)
         .run(&run, &start32)?
         .iter()
