@@ -133,6 +133,43 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// A user closure (log density, score, initialiser, observer…) panicked inside a chain,
+    /// a particle block or an SDE path. The panic was caught: the process goes on, and the
+    /// work of the other chains is kept in `partial` when the run has any (the multi-chain
+    /// driver; particle samplers and the SDE solver return no partial state). Rust's default
+    /// panic hook still prints the panic message on standard error when it happens (install
+    /// a hook with [`std::panic::set_hook`] to silence it).
+    #[error(
+        "chain {chain} panicked {}: {message}; fix the panicking closure (log density, score, \
+         initialiser or observer) — the other chains' draws are in the error's `partial` field",
+        match iteration { Some(i) => format!("at iteration {i} (0-based, warm-up included)"),
+                          None => "during initialisation".to_string() }
+    )]
+    ChainPanicked {
+        /// The chain (for particle samplers: the first particle of the block of 64 that
+        /// panicked; for the SDE solver: the path).
+        chain: usize,
+        /// The transition being computed when the panic happened (0-based, warm-up
+        /// included); `None` when the panic happened while building the chain's start, or
+        /// when the sampler does not count iterations (particle blocks).
+        iteration: Option<usize>,
+        /// The panic message (the `&str` or `String` payload; a placeholder otherwise).
+        message: String,
+        /// Whatever every chain had recorded when the run stopped (multi-chain driver only).
+        partial: Option<Box<PartialRun>>,
+    },
+    /// A run whose output cannot be allocated (or whose size overflows `usize`). Checked
+    /// before any chain starts.
+    #[error(
+        "the run needs {bytes} bytes for {what}, which cannot be allocated; reduce the number \
+         of draws, chains or the dimension, or keep fewer draws with `thin`"
+    )]
+    AllocationTooLarge {
+        /// What was being allocated.
+        what: &'static str,
+        /// The number of bytes asked for (saturated at `u128::MAX`).
+        bytes: u128,
+    },
     /// A diagnostic (ESS, R-hat, goodness of fit…) could not be computed from the draws.
     #[error("diagnostics: {0}")]
     Diagnostics(#[from] crate::diagnostics::DiagnosticsError),
@@ -164,6 +201,24 @@ impl PartialEq for UnhealthyTrace {
     fn eq(&self, other: &Self) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
+}
+
+/// What a multi-chain run had done when it stopped on a panic ([`Error::ChainPanicked`]):
+/// every chain's recorded draws up to that point, so that the work of the chains that did not
+/// fail is not lost. Draws are converted to `f64` so that the error type stays non-generic.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PartialRun {
+    /// Dimension d.
+    pub dim: usize,
+    /// `draws[c]`: the draws chain c recorded (after warm-up and thinning), row-major
+    /// `k × dim` with `k ≤` the requested number of draws.
+    pub draws: Vec<Vec<f64>>,
+    /// `transitions[c]`: the transitions chain c completed, warm-up included.
+    pub transitions: Vec<usize>,
+    /// `completed[c]`: whether chain c ran to its end (the others failed or were stopped
+    /// when another chain failed).
+    pub completed: Vec<bool>,
 }
 
 /// `Result` with the crate's [`Error`].

@@ -36,14 +36,26 @@ fn dedicated(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 }
 
 /// Runs `job` on rayon's global pool (`threads = None`) or on the cached dedicated pool of
-/// `threads` threads.
+/// `threads` threads; `Some(0)` is [`Error::ZeroCount`].
 pub(crate) fn in_pool<R: Send>(
     threads: Option<usize>,
     job: impl FnOnce() -> R + Send,
 ) -> Result<R> {
     match threads {
-        Some(n) => Ok(dedicated(n.max(1))?.install(job)),
+        Some(0) => Err(Error::ZeroCount { what: "threads" }),
+        Some(n) => Ok(dedicated(n)?.install(job)),
         None => Ok(job()),
+    }
+}
+
+/// The message of a caught panic: its `&str` or `String` payload, or a placeholder.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_string()
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Sampler`]: the multi-chain driver (warm-up, draws, thinning, seeding, parallelism).
 
 use super::{Adaptation, NoAdaptation, Observer};
+use crate::error::PartialRun;
 use crate::mcmc::Kernel;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -8,6 +9,8 @@ use crate::rng::{ChainRng, stream};
 use crate::trace::Trace;
 use crate::{Error, Real, Result};
 use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Runs C chains of a [`Kernel`] for `warmup + draws × thin` transitions each, in parallel.
@@ -149,8 +152,22 @@ impl Sampler {
     /// stream reserved for initialisation (independent of the chain's transition stream) —
     /// e.g. an exact draw from an analytic target to start at stationarity.
     ///
+    /// # Failures
+    /// A failing chain stops the run promptly: every other chain checks a shared flag every
+    /// [`CANCEL_CHECK_EVERY`] transitions and stops when one has failed (a run where nothing
+    /// fails never reads anything but its own streams, so it stays deterministic). A panic in
+    /// a user closure (log density, score, `init`, the observer or the adaptation) is caught
+    /// per chain and returned as [`Error::ChainPanicked`] with the chain, the iteration, the
+    /// message and every chain's draws so far ([`crate::error::PartialRun`]); Rust's default
+    /// panic hook still prints the message on standard error.
+    ///
     /// # Errors
-    /// As [`Sampler::run`].
+    /// [`Error::ZeroCount`] for zero draws, zero chains or `thin == 0`;
+    /// [`Error::AllocationTooLarge`] when `draws × chains × dim` scalars cannot be allocated
+    /// (checked up front); [`Error::InvalidConfig`] when `warmup + draws × thin` overflows;
+    /// the kernel's initialisation errors; otherwise the error of the lowest-index chain that
+    /// failed (a chain stopped because another failed is not a failure), e.g.
+    /// [`Error::NonFiniteState`] or [`Error::ChainPanicked`].
     pub fn run_from<K, F, A, O>(
         &self,
         kernel: &K,
@@ -164,26 +181,61 @@ impl Sampler {
         A: Adaptation<K>,
         O: Observer<K::Scalar>,
     {
+        if self.draws == 0 {
+            return Err(Error::ZeroCount { what: "draws" });
+        }
         if self.chains == 0 {
             return Err(Error::ZeroCount { what: "chains" });
         }
         if self.thin == 0 {
             return Err(Error::ZeroCount { what: "thin" });
         }
+        if self.threads == Some(0) {
+            return Err(Error::ZeroCount { what: "threads" });
+        }
+        let iterations = self
+            .draws
+            .checked_mul(self.thin)
+            .and_then(|n| n.checked_add(self.warmup))
+            .ok_or_else(|| Error::InvalidConfig {
+                reason: format!(
+                    "warmup + draws × thin = {} + {} × {} overflows usize; ask for fewer draws",
+                    self.warmup, self.draws, self.thin
+                ),
+            })?;
+        let buffers = self.draw_buffers::<K::Scalar>(kernel.dim())?;
         let start = Instant::now();
-        let iterations = self.warmup + self.draws * self.thin;
+        let stop = AtomicBool::new(false);
         observer.on_start(self.chains, iterations);
-        let job = || -> Vec<Result<ChainOut<K::Scalar>>> {
-            (0..self.chains)
+        let job = || -> Vec<ChainOut<K::Scalar>> {
+            buffers
                 .into_par_iter()
-                .map(|c| {
-                    let out = self.run_chain(kernel, &init, adaptation, observer, c);
+                .enumerate()
+                .map(|(c, draws)| {
+                    let out =
+                        self.guarded_chain(kernel, &init, adaptation, observer, c, draws, &stop);
                     observer.on_chain_end(c);
                     out
                 })
                 .collect()
         };
-        let results = crate::pool::in_pool(self.threads, job)?;
+        let results = crate::pool::in_pool(self.threads, job);
+        observer.on_finish();
+        let mut results = results?;
+        if let Some(mut err) = results.iter_mut().find_map(|r| r.failure.take()) {
+            if let Error::ChainPanicked { partial, .. } = &mut err {
+                *partial = Some(Box::new(PartialRun {
+                    dim: kernel.dim(),
+                    draws: results
+                        .iter()
+                        .map(|r| r.draws.iter().map(|v| v.to_f64()).collect())
+                        .collect(),
+                    transitions: results.iter().map(|r| r.transitions).collect(),
+                    completed: results.iter().map(|r| r.completed).collect(),
+                }));
+            }
+            return Err(err);
+        }
         let mut trace = Trace {
             dim: kernel.dim(),
             n_draws: self.draws,
@@ -208,8 +260,7 @@ impl Sampler {
         };
         let mut adapted = Vec::new();
         let mut masses = Vec::new();
-        for r in results {
-            let out = r?;
+        for out in results {
             trace.chains.push(out.draws);
             trace
                 .acceptance_rate
@@ -241,6 +292,72 @@ impl Sampler {
         }
     }
 
+    /// The draw buffers of every chain, reserved up front so that a run too large for memory
+    /// is a typed error before any work rather than an abort after hours.
+    fn draw_buffers<T>(&self, d: usize) -> Result<Vec<Vec<T>>> {
+        let bytes = (self.draws as u128)
+            .saturating_mul(d as u128)
+            .saturating_mul(self.chains as u128)
+            .saturating_mul(core::mem::size_of::<T>() as u128);
+        let too_large = || Error::AllocationTooLarge {
+            what: "the draws of every chain (draws × chains × dim scalars)",
+            bytes,
+        };
+        if bytes > isize::MAX as u128 {
+            return Err(too_large());
+        }
+        let per_chain = self.draws * d; // cannot overflow: bounded by `bytes` above
+        let mut buffers = Vec::new();
+        buffers
+            .try_reserve_exact(self.chains)
+            .map_err(|_| too_large())?;
+        for _ in 0..self.chains {
+            let mut b = Vec::new();
+            b.try_reserve_exact(per_chain).map_err(|_| too_large())?;
+            buffers.push(b);
+        }
+        Ok(buffers)
+    }
+
+    /// Runs chain `c` with panics caught and the cancellation flag honoured; a failure (error
+    /// or panic) raises the flag so that the other chains stop.
+    fn guarded_chain<K, F, A, O>(
+        &self,
+        kernel: &K,
+        init: &F,
+        adaptation: &A,
+        observer: &O,
+        c: usize,
+        draws: Vec<K::Scalar>,
+        stop: &AtomicBool,
+    ) -> ChainOut<K::Scalar>
+    where
+        K: Kernel,
+        F: Fn(usize, &mut ChainRng) -> Vec<K::Scalar> + Sync,
+        A: Adaptation<K>,
+        O: Observer<K::Scalar>,
+    {
+        let mut out = ChainOut::new(draws);
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            self.run_chain(kernel, init, adaptation, observer, c, &mut out, stop)
+        }));
+        let failure = match caught {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(payload) => Some(Error::ChainPanicked {
+                chain: c,
+                iteration: out.started.then_some(out.transitions),
+                message: crate::pool::panic_message(payload.as_ref()),
+                partial: None,
+            }),
+        };
+        if failure.is_some() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        out.failure = failure;
+        out
+    }
+
     fn run_chain<K, F, A, O>(
         &self,
         kernel: &K,
@@ -248,37 +365,37 @@ impl Sampler {
         adaptation: &A,
         observer: &O,
         c: usize,
-    ) -> Result<ChainOut<K::Scalar>>
+        out: &mut ChainOut<K::Scalar>,
+        stop: &AtomicBool,
+    ) -> Result<()>
     where
         K: Kernel,
         F: Fn(usize, &mut ChainRng) -> Vec<K::Scalar> + Sync,
         A: Adaptation<K>,
         O: Observer<K::Scalar>,
     {
+        // Another chain failed (and raised the flag): stop here; the run returns its error.
+        let cancelled =
+            |it: usize| it.is_multiple_of(CANCEL_CHECK_EVERY) && stop.load(Ordering::Relaxed);
+        if cancelled(0) {
+            return Ok(());
+        }
         // Initialisation draws from a stream of its own so that changing how the start is
         // chosen never shifts the transition stream.
         let chain_start = Instant::now();
         let mut init_rng = stream(self.seed ^ 0xA5A5_5A5A_F00D_D00D, c as u64);
         let x0 = init(c, &mut init_rng);
         let mut state = kernel.init(&x0, c)?;
+        out.started = true;
         let mut rng = stream(self.seed, c as u64);
-        let d = kernel.dim();
-        let mut out = ChainOut {
-            draws: Vec::with_capacity(self.draws * d),
-            accepted: 0,
-            sampled: 0,
-            accept_prob_sum: 0.0,
-            divergences: 0,
-            warmup_divergences: 0,
-            adapted_step: None,
-            adapted_mass: None,
-            wall_time: Default::default(),
-        };
         // A self-tuning kernel (`Kernel::warmup_*`, e.g. `Mala::auto`) adapts first, then the
         // explicit adaptation; the explicit one's results take precedence in the record.
         kernel.warmup_start(&mut state, self.warmup);
         let mut adapt_state = adaptation.start(kernel, &mut state, self.warmup);
         for it in 0..self.warmup {
+            if cancelled(it) {
+                return Ok(());
+            }
             let info = kernel.step(&mut state, &mut rng)?;
             if info.divergent {
                 out.divergences += 1;
@@ -287,6 +404,7 @@ impl Sampler {
             kernel.warmup_adapt(&mut state, it, &info);
             adaptation.adapt(kernel, &mut state, &mut adapt_state, it, &info);
             observer.on_step(c, it, true, &info, kernel.position(&state));
+            out.transitions += 1;
         }
         let tuned = kernel.warmup_finish(&mut state);
         out.adapted_step = adaptation
@@ -294,6 +412,9 @@ impl Sampler {
             .or(tuned.step_size);
         out.adapted_mass = adaptation.adapted_metric(kernel, &state).or(tuned.metric);
         for k in 0..self.draws * self.thin {
+            if cancelled(self.warmup + k) {
+                return Ok(());
+            }
             let info = kernel.step(&mut state, &mut rng)?;
             out.sampled += 1;
             out.accepted += usize::from(info.accepted);
@@ -308,14 +429,26 @@ impl Sampler {
             if (k + 1) % self.thin == 0 {
                 out.draws.extend_from_slice(x);
             }
+            out.transitions += 1;
         }
         out.wall_time = chain_start.elapsed();
-        Ok(out)
+        out.completed = true;
+        Ok(())
     }
 }
 
+/// How often (in transitions) a chain checks whether another chain has failed.
+pub const CANCEL_CHECK_EVERY: usize = 256;
+
 struct ChainOut<T> {
     draws: Vec<T>,
+    /// Transitions completed (warm-up included).
+    transitions: usize,
+    /// The chain's start was built (`kernel.init` succeeded).
+    started: bool,
+    /// The chain ran to its end.
+    completed: bool,
+    failure: Option<Error>,
     accepted: usize,
     sampled: usize,
     accept_prob_sum: f64,
@@ -324,6 +457,26 @@ struct ChainOut<T> {
     adapted_step: Option<f64>,
     adapted_mass: Option<Vec<f64>>,
     wall_time: core::time::Duration,
+}
+
+impl<T> ChainOut<T> {
+    fn new(draws: Vec<T>) -> Self {
+        Self {
+            draws,
+            transitions: 0,
+            started: false,
+            completed: false,
+            failure: None,
+            accepted: 0,
+            sampled: 0,
+            accept_prob_sum: 0.0,
+            divergences: 0,
+            warmup_divergences: 0,
+            adapted_step: None,
+            adapted_mass: None,
+            wall_time: Default::default(),
+        }
+    }
 }
 
 impl<T: Real> core::fmt::Debug for ChainOut<T> {

@@ -17,5 +17,5 @@ mod driver;
 mod observer;
 
 pub use adaptation::{Adaptation, NoAdaptation};
-pub use driver::Sampler;
+pub use driver::{CANCEL_CHECK_EVERY, Sampler};
 pub use observer::Observer;

@@ -19,6 +19,9 @@ pub trait Observer<T>: Sync {
     fn on_chain_end(&self, chain: usize) {
         let _ = chain;
     }
+    /// After every chain has ended, before the run returns (also when it failed): the place
+    /// to finish drawing (e.g. clear progress bars so later output starts on a fresh line).
+    fn on_finish(&self) {}
 }
 
 impl<T> Observer<T> for () {}
