@@ -226,3 +226,107 @@ fn runs_without_failure_are_unchanged_by_the_cancellation_checks() {
     assert_eq!(a.chains, b.chains);
     assert!(a.chains.iter().all(|c| c.len() == 700 * 2));
 }
+
+mod particles_and_paths {
+    use langevin::Error;
+    use langevin::annealed::{AnnealedLangevin, LevelStep, ParticleRun, SigmaLevels};
+    use langevin::prelude::*;
+    use langevin::rng::ChainRng;
+    use langevin::sde::{NoiseKind, Solver};
+    use langevin::targets::GaussianMixture;
+
+    fn sampler() -> AnnealedLangevin<GaussianMixture<f64>> {
+        let gmm = GaussianMixture::<f64>::ring(4, 2.0, 0.5).unwrap();
+        let levels = SigmaLevels::geometric(2.0, 0.5, 3).unwrap();
+        AnnealedLangevin::new(gmm, levels, 5, LevelStep::Langevin { h_last: 0.01 }).unwrap()
+    }
+
+    /// Before: the user's `copy_from_slice` panicked inside a rayon worker and the panic took
+    /// the test down. Now the panic is caught per block of 64 particles.
+    #[test]
+    fn a_panicking_start_callback_is_a_typed_error() {
+        let start = vec![0.0; 3]; // wrong length for d = 2
+        let init = |i: usize, _: &mut ChainRng, x0: &mut [f64]| {
+            if i == 100 {
+                x0.copy_from_slice(&start);
+            }
+        };
+        let r = sampler().run(&ParticleRun::new(200).seed(1).threads(2), &init);
+        match r.unwrap_err() {
+            Error::ChainPanicked {
+                chain: 64,
+                iteration: None,
+                message,
+                partial: None,
+            } => assert!(message.contains("length"), "{message}"),
+            e => panic!("unexpected {e}"),
+        }
+    }
+
+    /// Before: no fixed-start initialiser existed (users wrote the panicking closure above);
+    /// `threads(0)` ran on one thread.
+    #[test]
+    fn fixed_starts_are_length_checked_and_zero_threads_rejected() {
+        let r = sampler().run(&ParticleRun::new(10), &vec![0.0; 3]);
+        assert!(
+            matches!(r, Err(Error::DimensionMismatch { expected: 2, got: 3, .. })),
+            "{r:?}"
+        );
+        let p = sampler().run(&ParticleRun::new(10), &vec![1.0, -1.0]).unwrap();
+        assert_eq!(p.len(), 10);
+        let r = sampler().run(&ParticleRun::new(10).threads(0), &vec![0.0; 2]);
+        assert_eq!(r.unwrap_err(), Error::ZeroCount { what: "threads" });
+    }
+
+    /// Empty particle sets have no statistics: NaN, never 0 (before: mean 0, variance 0).
+    #[test]
+    fn empty_particle_statistics_are_nan() {
+        let p = sampler().run(&ParticleRun::new(0), &vec![0.0; 2]).unwrap();
+        assert!(p.mean().iter().all(|m| m.is_nan()));
+        let p1 = sampler().run(&ParticleRun::new(1), &vec![0.0; 2]).unwrap();
+        assert!(p1.variance().iter().all(|v| v.is_nan()));
+    }
+
+    /// An OU process whose drift panics once `t ≥ 0.5`.
+    struct Brittle;
+    impl Target for Brittle {
+        type Scalar = f64;
+        fn dim(&self) -> usize {
+            1
+        }
+    }
+    impl Sde for Brittle {
+        fn noise_kind(&self) -> NoiseKind {
+            NoiseKind::Scalar
+        }
+        fn drift_into(&self, t: f64, x: &[f64], out: &mut [f64]) {
+            assert!(t < 0.5, "drift undefined at t = {t}");
+            out[0] = -x[0];
+        }
+        fn diffusion_into(&self, _: f64, _: &[f64], out: &mut [f64]) {
+            out[0] = 1.0;
+        }
+    }
+
+    /// Before: the drift's panic unwound through the solver's rayon loop.
+    #[test]
+    fn a_panicking_drift_is_a_typed_error_naming_path_and_step() {
+        let r = Solver::new(0.0, 1.0, 0.1)
+            .paths(3)
+            .threads(2)
+            .solve(&Brittle, &EulerMaruyama, &[0.0]);
+        match r.unwrap_err() {
+            Error::ChainPanicked {
+                chain: 0,
+                iteration: Some(5),
+                message,
+                ..
+            } => assert!(message.contains("drift undefined"), "{message}"),
+            e => panic!("unexpected {e}"),
+        }
+        let r = Solver::new(0.0, 1.0, 0.1)
+            .threads(0)
+            .solve(&Brittle, &EulerMaruyama, &[0.0]);
+        assert_eq!(r.unwrap_err(), Error::ZeroCount { what: "threads" });
+    }
+}

@@ -5,6 +5,7 @@ use crate::real::scalar_traits::*;
 use crate::rng::{ChainRng, stream};
 use crate::{Error, Real, Result};
 use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Particles per block: the unit of parallel work and of batched score evaluation. Fixed
 /// (not derived from the thread count) so results are identical on any number of threads.
@@ -15,6 +16,12 @@ pub(crate) const BLOCK: usize = 64;
 /// Particle `i` draws every random number (its initial point, its noise) from
 /// [`crate::rng::stream`]`(seed, i)`, so a seed fixes every particle bit for bit whatever the
 /// number of threads.
+///
+/// Every particle sampler's `run` returns [`Error::ZeroCount`] for `threads(0)`, and
+/// [`Error::ChainPanicked`] (naming the first particle of the block of 64 in which it
+/// happened, with the message) when a user closure — the start callback or the score —
+/// panics: the panic is caught, the process goes on (Rust's default panic hook still prints
+/// the message), and no partial state is returned.
 ///
 /// ```
 /// use langevin::annealed::ParticleRun;
@@ -108,9 +115,9 @@ impl<T: Real> Particles<T> {
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
-    /// The sample mean of each coordinate.
+    /// The sample mean of each coordinate (NaN without particles).
     pub fn mean(&self) -> Vec<f64> {
-        let n = self.len().max(1) as f64;
+        let n = self.len() as f64;
         let mut m = vec![0.0; self.dim];
         for x in self.iter() {
             for (a, b) in m.iter_mut().zip(x) {
@@ -120,12 +127,13 @@ impl<T: Real> Particles<T> {
         m.iter_mut().for_each(|a| *a /= n);
         m
     }
-    /// The unbiased sample variance of each coordinate (0 for fewer than two particles).
+    /// The unbiased sample variance of each coordinate (NaN for fewer than two particles).
     pub fn variance(&self) -> Vec<f64> {
         let n = self.len();
         let mean = self.mean();
         let mut v = vec![0.0; self.dim];
         if n < 2 {
+            v.fill(f64::NAN);
             return v;
         }
         for x in self.iter() {
@@ -189,9 +197,52 @@ fn first_non_finite<T: Real>(x: &[T], d: usize) -> Option<(usize, usize)> {
 
 /// Initial-point callback: `init(i, rng, x0)` writes particle `i`'s start into `x0` using its
 /// own stream `rng` (which then continues to drive the particle).
+///
+/// A closure `Fn(usize, &mut ChainRng, &mut [T])` is one; so is a fixed start point (a slice
+/// `[T]` or a `Vec<T>`, every particle starting there), whose length is checked against the
+/// target's dimension before any particle runs ([`Error::DimensionMismatch`], not a panic).
+///
+/// ```
+/// use langevin::annealed::{AnnealedLangevin, LevelStep, ParticleRun, SigmaLevels};
+/// use langevin::targets::GaussianMixture;
+/// let gmm = GaussianMixture::<f64>::ring(4, 2.0, 0.5)?;
+/// let levels = SigmaLevels::geometric(2.0, 0.5, 4)?;
+/// let sampler = AnnealedLangevin::new(&gmm, levels, 10, LevelStep::Langevin { h_last: 0.01 })?;
+/// let run = ParticleRun::new(100).seed(1);
+/// assert!(sampler.run(&run, &vec![0.0, 0.0]).is_ok());
+/// let wrong = sampler.run(&run, &vec![0.0; 3]).unwrap_err();
+/// assert!(matches!(wrong, langevin::Error::DimensionMismatch { expected: 2, got: 3, .. }));
+/// # Ok::<(), langevin::Error>(())
+/// ```
 pub trait ParticleInit<T>: Sync {
     /// Writes the initial point of particle `i`.
     fn init(&self, i: usize, rng: &mut ChainRng, x0: &mut [T]);
+    /// The length of the start points this initialiser writes, when it is known before the
+    /// run (a fixed start point); checked against the dimension. Defaults to `None`.
+    fn start_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<T: Copy + Sync> ParticleInit<T> for [T] {
+    fn init(&self, _: usize, _: &mut ChainRng, x0: &mut [T]) {
+        // `run_blocks` has checked `start_len` first; zip never panics in any case.
+        for (o, &v) in x0.iter_mut().zip(self) {
+            *o = v;
+        }
+    }
+    fn start_len(&self) -> Option<usize> {
+        Some(self.len())
+    }
+}
+
+impl<T: Copy + Sync> ParticleInit<T> for Vec<T> {
+    fn init(&self, i: usize, rng: &mut ChainRng, x0: &mut [T]) {
+        self.as_slice().init(i, rng, x0)
+    }
+    fn start_len(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 impl<T, F: Fn(usize, &mut ChainRng, &mut [T]) + Sync> ParticleInit<T> for F {
@@ -217,6 +268,9 @@ where
     if d == 0 {
         return Err(Error::ZeroDimension { what: "target" });
     }
+    if let Some(len) = init.start_len() {
+        crate::error::check_len("particle start point", d, len)?;
+    }
     let n = run.n;
     let job = || -> Vec<Result<(Vec<T>, R)>> {
         (0..n.div_ceil(BLOCK))
@@ -235,17 +289,29 @@ where
                     z: vec![T::zero(); len * d],
                     work: Vec::new(),
                 };
-                for p in 0..len {
-                    init.init(start + p, &mut blk.rngs[p], &mut blk.x[p * d..(p + 1) * d]);
+                // A panic in a user closure (the start callback, the score) is caught per
+                // block and reported as a typed error naming the block's first particle.
+                let caught = catch_unwind(AssertUnwindSafe(|| {
+                    for p in 0..len {
+                        init.init(start + p, &mut blk.rngs[p], &mut blk.x[p * d..(p + 1) * d]);
+                    }
+                    if let Some((p, c)) = first_non_finite(&blk.x, d) {
+                        return Err(Error::InvalidInitialState {
+                            chain: start + p,
+                            reason: format!("x0[{c}] is not finite"),
+                        });
+                    }
+                    body(&mut blk)
+                }));
+                match caught {
+                    Ok(r) => Ok((blk.x, r?)),
+                    Err(payload) => Err(Error::ChainPanicked {
+                        chain: start,
+                        iteration: None,
+                        message: crate::pool::panic_message(payload.as_ref()),
+                        partial: None,
+                    }),
                 }
-                if let Some((p, c)) = first_non_finite(&blk.x, d) {
-                    return Err(Error::InvalidInitialState {
-                        chain: start + p,
-                        reason: format!("x0[{c}] is not finite"),
-                    });
-                }
-                let r = body(&mut blk)?;
-                Ok((blk.x, r))
             })
             .collect()
     };

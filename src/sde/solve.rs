@@ -5,6 +5,7 @@ use crate::real::scalar_traits::*;
 use crate::rng::{ChainRng, stream};
 use crate::{Error, Real, Result};
 use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Fixed-step integration of an [`Sde`] over `[t₀, t₁]` for many independent paths in
 /// parallel, saving the states at chosen times.
@@ -148,7 +149,9 @@ impl<T: Real> Solver<T> {
     /// [`Error::InvalidStepSize`], [`Error::InvalidSchedule`], [`Error::ZeroCount`] for a
     /// bad configuration; [`Error::DimensionMismatch`] or [`Error::NonFiniteInput`] for a bad
     /// `x0`; [`Error::NonFiniteState`] (with `chain` = the path index and the 0-based step)
-    /// if a path diverges.
+    /// if a path diverges; [`Error::ChainPanicked`] (path index, step, message) if the drift
+    /// or diffusion panics — caught per path, the process goes on (the default panic hook
+    /// still prints the message); [`Error::ZeroCount`] for `threads(0)`.
     pub fn solve<S, I>(&self, sde: &S, integrator: &I, x0: &[T]) -> Result<Solution<T>>
     where
         S: Sde<Scalar = T> + Sync,
@@ -177,7 +180,7 @@ impl<T: Real> Solver<T> {
         }
         let (steps, saves, save_after) = self.schedule()?;
         let n_saves = saves.len();
-        let run_path = |p: usize| -> Result<Vec<T>> {
+        let run_path = |p: usize, at: &mut Option<usize>| -> Result<Vec<T>> {
             let mut rng = stream(self.seed, p as u64);
             let mut x = init(p, &mut rng);
             if x.len() != d || first_non_finite(&x).is_some() {
@@ -195,6 +198,7 @@ impl<T: Real> Solver<T> {
                     out.extend_from_slice(&x);
                     next += 1;
                 }
+                *at = Some(k);
                 integrator.step(sde, t, h, &mut x, &mut rng, &mut dw, &mut scratch);
                 if let Some(coordinate) = first_non_finite(&x) {
                     return Err(Error::NonFiniteState {
@@ -210,8 +214,21 @@ impl<T: Real> Solver<T> {
             }
             Ok(out)
         };
+        // A panic in a user closure (drift, diffusion, `init`) is caught per path and
+        // reported as a typed error naming the path.
+        let guarded = |p: usize| -> Result<Vec<T>> {
+            let mut at = None;
+            catch_unwind(AssertUnwindSafe(|| run_path(p, &mut at))).unwrap_or_else(|payload| {
+                Err(Error::ChainPanicked {
+                    chain: p,
+                    iteration: at,
+                    message: crate::pool::panic_message(payload.as_ref()),
+                    partial: None,
+                })
+            })
+        };
         let job =
-            || -> Vec<Result<Vec<T>>> { (0..self.paths).into_par_iter().map(run_path).collect() };
+            || -> Vec<Result<Vec<T>>> { (0..self.paths).into_par_iter().map(guarded).collect() };
         let results = crate::pool::in_pool(self.threads, job)?;
         let mut data = Vec::with_capacity(self.paths * n_saves * d);
         for r in results {
