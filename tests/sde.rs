@@ -372,7 +372,7 @@ fn brownian_path_coarse_increments_have_exact_joint_law() {
     let (mut w, mut z) = ([0.0], [0.0]);
     for i in 0..n {
         path.regenerate(77, i as u64);
-        path.increment_with_area(r, 1, &mut w, &mut z);
+        path.increment_with_area(r, 1, &mut w, &mut z).unwrap();
         ws.push(w[0]);
         zs.push(z[0]);
     }
@@ -393,7 +393,7 @@ fn brownian_path_coarse_increments_have_exact_joint_law() {
     // Deterministic consistency: summing all coarse ΔW gives W(T).
     let mut tot = 0.0;
     for k in 0..path.coarse_steps(r) {
-        path.increment(r, k, &mut w);
+        path.increment(r, k, &mut w).unwrap();
         tot += w[0];
     }
     assert!((tot - path.total()[0]).abs() < 1e-12);

@@ -330,3 +330,24 @@ mod particles_and_paths {
         assert_eq!(r.unwrap_err(), Error::ZeroCount { what: "threads" });
     }
 }
+
+/// Before: `increment(r, k, …)` past the end of the path panicked with a slice index error.
+#[test]
+fn brownian_increments_past_the_path_are_typed_errors() {
+    use langevin::sde::BrownianPath;
+    let mut path = BrownianPath::<f64>::with_area(2, 8, 0.125).unwrap();
+    path.regenerate(3, 0);
+    let (mut w, mut z) = ([0.0; 2], [0.0; 2]);
+    assert!(path.increment(4, 1, &mut w).is_ok());
+    assert!(matches!(path.increment(4, 2, &mut w), Err(Error::InvalidConfig { .. })));
+    assert!(matches!(path.increment(0, 0, &mut w), Err(Error::ZeroCount { .. })));
+    assert!(matches!(path.increment(3, 2, &mut w), Err(Error::InvalidConfig { .. })));
+    assert!(matches!(path.increment(usize::MAX, 1, &mut w), Err(Error::InvalidConfig { .. })));
+    assert!(matches!(
+        path.increment(4, 0, &mut [0.0; 3]),
+        Err(Error::DimensionMismatch { expected: 2, got: 3, .. })
+    ));
+    assert!(path.increment_with_area(8, 0, &mut w, &mut z).is_ok());
+    assert!(path.increment_with_area(8, 1, &mut w, &mut z).is_err());
+    assert!(path.increment_with_area(8, 0, &mut w, &mut [0.0; 1]).is_err());
+}

@@ -36,8 +36,10 @@ use rand::Rng;
 /// let mut path = BrownianPath::<f64>::with_area(1, 8, 0.125)?;
 /// path.regenerate(42, 0);
 /// let (mut w, mut z) = ([0.0], [0.0]);
-/// path.increment_with_area(8, 0, &mut w, &mut z); // the whole interval [0, 1]
+/// path.increment_with_area(8, 0, &mut w, &mut z)?; // the whole interval [0, 1]
 /// assert!((w[0] - path.total()[0]).abs() < 1e-12);
+/// // Past the end of the path: a typed error, not a panic.
+/// assert!(path.increment(8, 1, &mut w).is_err());
 /// # Ok::<(), langevin::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -191,12 +193,40 @@ impl<T: Real> BrownianPath<T> {
         self.n / r.max(1)
     }
 
+    /// Checks that coarse step `k` of ratio `r` lies inside the path and that the output
+    /// slices have length m.
+    fn check_coarse(&self, r: usize, k: usize, outs: &[usize]) -> Result<()> {
+        if r == 0 {
+            return Err(Error::ZeroCount {
+                what: "coarse step ratio r",
+            });
+        }
+        let end = k.checked_add(1).and_then(|k1| k1.checked_mul(r));
+        if end.is_none_or(|e| e > self.n) {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "coarse step {k} of ratio {r} reaches past the path of {} fine steps; \
+                     use k < {} (BrownianPath::coarse_steps)",
+                    self.n,
+                    self.n / r
+                ),
+            });
+        }
+        for &len in outs {
+            crate::error::check_len("Brownian increment output", self.m, len)?;
+        }
+        Ok(())
+    }
+
     /// Writes the increment `ΔW` of coarse step `k` of ratio `r` (fine steps `kr … kr+r−1`)
     /// into `dw` (length m).
     ///
-    /// # Panics
-    /// If the coarse step reaches past the path (`(k + 1) r > n`).
-    pub fn increment(&self, r: usize, k: usize, dw: &mut [T]) {
+    /// # Errors
+    /// [`Error::ZeroCount`] for `r = 0`; [`Error::InvalidConfig`] if the coarse step reaches
+    /// past the path (`(k + 1) r > n`); [`Error::DimensionMismatch`] unless `dw` has length m.
+    /// Nothing is written on error.
+    pub fn increment(&self, r: usize, k: usize, dw: &mut [T]) -> Result<()> {
+        self.check_coarse(r, k, &[dw.len()])?;
         for w in dw.iter_mut() {
             *w = T::zero();
         }
@@ -205,15 +235,23 @@ impl<T: Real> BrownianPath<T> {
                 *w += f;
             }
         }
+        Ok(())
     }
 
     /// Writes `ΔW` and `ΔZ = ∫ (W_s − W_{t_k}) ds` of coarse step `k` of ratio `r` into `dw`
     /// and `dz` (length m each), exactly from the fine pairs. Without stored area `ΔZ` is set
     /// to its conditional mean given the fine increments, `Σ_j δ (W(t_j) − W(t_k) + ΔW_j/2)`.
     ///
-    /// # Panics
-    /// If the coarse step reaches past the path (`(k + 1) r > n`).
-    pub fn increment_with_area(&self, r: usize, k: usize, dw: &mut [T], dz: &mut [T]) {
+    /// # Errors
+    /// As [`BrownianPath::increment`] (for `dw` and `dz`).
+    pub fn increment_with_area(
+        &self,
+        r: usize,
+        k: usize,
+        dw: &mut [T],
+        dz: &mut [T],
+    ) -> Result<()> {
+        self.check_coarse(r, k, &[dw.len(), dz.len()])?;
         for (w, z) in dw.iter_mut().zip(dz.iter_mut()) {
             *w = T::zero();
             *z = T::zero();
@@ -233,5 +271,6 @@ impl<T: Real> BrownianPath<T> {
                 *w += f;
             }
         }
+        Ok(())
     }
 }
