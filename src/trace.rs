@@ -104,7 +104,7 @@ impl<T: Real> Trace<T> {
             .collect()
     }
 
-    /// Mean of chain `c`, per coordinate.
+    /// Mean of chain `c`, per coordinate (NaN for a chain without draws).
     pub fn chain_mean(&self, c: usize) -> Vec<f64> {
         let mut m = vec![0.0; self.dim];
         for x in self.chains[c].chunks_exact(self.dim) {
@@ -112,15 +112,19 @@ impl<T: Real> Trace<T> {
                 *mi += xi.to_f64();
             }
         }
-        let n = self.n_draws.max(1) as f64;
+        // An empty chain has no mean: NaN (0/0), never a plausible 0.
+        let n = (self.chains[c].len() / self.dim.max(1)) as f64;
         m.iter_mut().for_each(|v| *v /= n);
         m
     }
 
-    /// Pooled mean over all chains and draws.
+    /// Pooled mean over all chains and draws (NaN without draws).
     pub fn mean(&self) -> Vec<f64> {
+        if self.n_chains() == 0 {
+            return vec![f64::NAN; self.dim];
+        }
         let mut m = vec![0.0; self.dim];
-        let c = self.n_chains().max(1) as f64;
+        let c = self.n_chains() as f64;
         for k in 0..self.n_chains() {
             for (a, b) in m.iter_mut().zip(self.chain_mean(k)) {
                 *a += b / c;
@@ -129,8 +133,8 @@ impl<T: Real> Trace<T> {
         m
     }
 
-    /// Pooled covariance over all chains and draws (row-major d × d, divisor N − 1), computed
-    /// in two passes around the pooled mean.
+    /// Pooled covariance over all chains and draws (row-major d × d, divisor N − 1; NaN with
+    /// fewer than two draws), computed in two passes around the pooled mean.
     pub fn covariance(&self) -> Vec<f64> {
         let d = self.dim;
         let mean = self.mean();
@@ -150,7 +154,7 @@ impl<T: Real> Trace<T> {
                 n += 1;
             }
         }
-        let div = (n.max(2) - 1) as f64;
+        let div = if n < 2 { f64::NAN } else { (n - 1) as f64 };
         for i in 0..d {
             for j in 0..=i {
                 cov[i * d + j] /= div;
@@ -160,11 +164,26 @@ impl<T: Real> Trace<T> {
         cov
     }
 
-    /// Pooled variance per coordinate (the diagonal of [`Trace::covariance`]).
+    /// Pooled variance per coordinate (the diagonal of [`Trace::covariance`], divisor
+    /// N − 1), in two passes around the pooled mean: O(N d) time and O(d) memory, without
+    /// building the d × d matrix. NaN with fewer than two draws in all.
     pub fn variance(&self) -> Vec<f64> {
         let d = self.dim;
-        let c = self.covariance();
-        (0..d).map(|i| c[i * d + i]).collect()
+        let mean = self.mean();
+        let mut v = vec![0.0; d];
+        let mut n = 0usize;
+        for chain in &self.chains {
+            for x in chain.chunks_exact(d) {
+                for ((vi, xi), mi) in v.iter_mut().zip(x).zip(&mean) {
+                    let y = xi.to_f64() - mi;
+                    *vi += y * y;
+                }
+                n += 1;
+            }
+        }
+        let div = if n < 2 { f64::NAN } else { (n - 1) as f64 };
+        v.iter_mut().for_each(|vi| *vi /= div);
+        v
     }
 
     /// Acceptance rate averaged over chains.

@@ -269,10 +269,19 @@ mod particles_and_paths {
     fn fixed_starts_are_length_checked_and_zero_threads_rejected() {
         let r = sampler().run(&ParticleRun::new(10), &vec![0.0; 3]);
         assert!(
-            matches!(r, Err(Error::DimensionMismatch { expected: 2, got: 3, .. })),
+            matches!(
+                r,
+                Err(Error::DimensionMismatch {
+                    expected: 2,
+                    got: 3,
+                    ..
+                })
+            ),
             "{r:?}"
         );
-        let p = sampler().run(&ParticleRun::new(10), &vec![1.0, -1.0]).unwrap();
+        let p = sampler()
+            .run(&ParticleRun::new(10), &vec![1.0, -1.0])
+            .unwrap();
         assert_eq!(p.len(), 10);
         let r = sampler().run(&ParticleRun::new(10).threads(0), &vec![0.0; 2]);
         assert_eq!(r.unwrap_err(), Error::ZeroCount { what: "threads" });
@@ -311,10 +320,11 @@ mod particles_and_paths {
     /// Before: the drift's panic unwound through the solver's rayon loop.
     #[test]
     fn a_panicking_drift_is_a_typed_error_naming_path_and_step() {
-        let r = Solver::new(0.0, 1.0, 0.1)
-            .paths(3)
-            .threads(2)
-            .solve(&Brittle, &EulerMaruyama, &[0.0]);
+        let r =
+            Solver::new(0.0, 1.0, 0.1)
+                .paths(3)
+                .threads(2)
+                .solve(&Brittle, &EulerMaruyama, &[0.0]);
         match r.unwrap_err() {
             Error::ChainPanicked {
                 chain: 0,
@@ -339,15 +349,101 @@ fn brownian_increments_past_the_path_are_typed_errors() {
     path.regenerate(3, 0);
     let (mut w, mut z) = ([0.0; 2], [0.0; 2]);
     assert!(path.increment(4, 1, &mut w).is_ok());
-    assert!(matches!(path.increment(4, 2, &mut w), Err(Error::InvalidConfig { .. })));
-    assert!(matches!(path.increment(0, 0, &mut w), Err(Error::ZeroCount { .. })));
-    assert!(matches!(path.increment(3, 2, &mut w), Err(Error::InvalidConfig { .. })));
-    assert!(matches!(path.increment(usize::MAX, 1, &mut w), Err(Error::InvalidConfig { .. })));
+    assert!(matches!(
+        path.increment(4, 2, &mut w),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(matches!(
+        path.increment(0, 0, &mut w),
+        Err(Error::ZeroCount { .. })
+    ));
+    assert!(matches!(
+        path.increment(3, 2, &mut w),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(matches!(
+        path.increment(usize::MAX, 1, &mut w),
+        Err(Error::InvalidConfig { .. })
+    ));
     assert!(matches!(
         path.increment(4, 0, &mut [0.0; 3]),
-        Err(Error::DimensionMismatch { expected: 2, got: 3, .. })
+        Err(Error::DimensionMismatch {
+            expected: 2,
+            got: 3,
+            ..
+        })
     ));
     assert!(path.increment_with_area(8, 0, &mut w, &mut z).is_ok());
     assert!(path.increment_with_area(8, 1, &mut w, &mut z).is_err());
-    assert!(path.increment_with_area(8, 0, &mut w, &mut [0.0; 1]).is_err());
+    assert!(
+        path.increment_with_area(8, 0, &mut w, &mut [0.0; 1])
+            .is_err()
+    );
+}
+
+/// Standard normal in any dimension with O(d) evaluation.
+struct StdNormal(usize);
+impl Target for StdNormal {
+    type Scalar = f64;
+    fn dim(&self) -> usize {
+        self.0
+    }
+}
+impl Score for StdNormal {
+    fn score_into(&self, x: &[f64], out: &mut [f64]) {
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = -v;
+        }
+    }
+}
+
+/// Before: `variance()` built the d × d covariance — at d = 10⁵ an 80 GB allocation that
+/// aborted the test binary. Now O(N d); the values equal the two-pass formula computed here,
+/// and equal the covariance's diagonal at small d.
+#[test]
+fn variance_is_linear_in_the_dimension() {
+    let d = 100_000;
+    let ula = Ula::new(StdNormal(d), 0.1).unwrap();
+    let t = Sampler::new(2)
+        .chains(2)
+        .warmup(0)
+        .seed(5)
+        .run(&ula, &[vec![0.0; d]])
+        .unwrap();
+    let v = t.variance();
+    assert_eq!(v.len(), d);
+    for j in [0, 1, d / 2, d - 1] {
+        let xs: Vec<f64> = (0..2).flat_map(|c| t.coordinate(c, j)).collect();
+        let m = xs.iter().sum::<f64>() / 4.0;
+        let want = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 3.0;
+        assert!(
+            (v[j] - want).abs() <= 1e-12 * want.max(1.0),
+            "{} vs {want}",
+            v[j]
+        );
+    }
+    let small = Sampler::new(50)
+        .chains(2)
+        .warmup(0)
+        .seed(5)
+        .run(&Ula::new(StdNormal(3), 0.1).unwrap(), &[vec![0.0; 3]])
+        .unwrap();
+    let (v, c) = (small.variance(), small.covariance());
+    for i in 0..3 {
+        assert!((v[i] - c[i * 3 + i]).abs() <= 1e-12 * v[i]);
+    }
+}
+
+/// Before: with a single draw, `variance()` and `covariance()` returned 0 (divisor clamped to
+/// 1): a plausible number for a quantity that does not exist. Now NaN.
+#[test]
+fn one_draw_has_no_variance() {
+    let t = Sampler::new(1)
+        .chains(1)
+        .warmup(0)
+        .run(&mala(2), &[vec![0.0; 2]])
+        .unwrap();
+    assert!(t.variance().iter().all(|v| v.is_nan()));
+    assert!(t.covariance().iter().all(|v| v.is_nan()));
+    assert!(t.mean().iter().all(|v| v.is_finite()));
 }

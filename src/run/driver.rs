@@ -486,3 +486,31 @@ impl<T: Real> core::fmt::Debug for ChainOut<T> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A trace without draws (the driver never returns one — zero draws is an error — but
+    /// `Trace`'s fields are public inside the crate): every statistic is NaN, never 0.
+    #[test]
+    fn statistics_of_an_empty_trace_are_nan() {
+        let mala =
+            crate::Mala::new(crate::targets::Gaussian::<f64>::standard(2).unwrap(), 0.5).unwrap();
+        let mut t = Sampler::new(1)
+            .chains(1)
+            .warmup(0)
+            .run(&mala, &[vec![0.0; 2]])
+            .unwrap();
+        t.chains = vec![Vec::new()];
+        t.n_draws = 0;
+        t.acceptance_rate.clear();
+        assert!(t.chain_mean(0).iter().all(|v| v.is_nan()));
+        assert!(t.mean().iter().all(|v| v.is_nan()));
+        assert!(t.variance().iter().all(|v| v.is_nan()));
+        assert!(t.covariance().iter().all(|v| v.is_nan()));
+        assert!(t.acceptance().is_nan());
+        t.chains.clear();
+        assert!(t.mean().iter().all(|v| v.is_nan()));
+    }
+}
