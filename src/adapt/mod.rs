@@ -7,8 +7,8 @@
 //!
 //! | type | adapts | for kernels |
 //! |---|---|---|
-//! | [`StepSizeAdaptation`] | `h` by [`DualAveraging`] | any [`crate::mcmc::TunableStepSize`] (e.g. [`crate::Mala`]) |
-//! | [`WindowedAdaptation`] | `h` and the metric `M` (none / diagonal / dense) in [`WarmupSchedule`] windows | [`crate::mcmc::TunableStepSize`] `+` [`crate::mcmc::TunableMetric`] ([`crate::mcmc::PrecondMala`]) |
+//! | [`StepSizeAdaptation`] | `h` by [`DualAveraging`] | any [`crate::mcmc::MetropolisAdjusted`] kernel ([`crate::Mala`], [`crate::mcmc::PrecondMala`]) |
+//! | [`WindowedAdaptation`] | `h` and the metric `M` (none / diagonal / dense) in [`WarmupSchedule`] windows | [`crate::mcmc::MetropolisAdjusted`] `+` [`crate::mcmc::TunableMetric`] ([`crate::mcmc::PrecondMala`]) |
 //!
 //! | [`Adaptive`] | a kernel bundled with its adaptation: `Sampler::run` adapts it with no `run_with` ([`crate::Mala::auto`], [`crate::mcmc::PrecondMala::auto`]) | any |
 //!

@@ -1,5 +1,5 @@
 use super::{DualAveraging, Welford};
-use crate::mcmc::{Metric, StepInfo, TunableMetric, TunableStepSize};
+use crate::mcmc::{Metric, MetropolisAdjusted, StepInfo, TunableMetric, TunableStepSize};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::run::Adaptation;
@@ -98,11 +98,13 @@ pub enum MetricAdaptation {
     Dense,
 }
 
-/// Step-size adaptation alone, by [`DualAveraging`], for any [`TunableStepSize`] kernel
-/// (e.g. [`crate::Mala`]); after warm-up the averaged step `h̄` is frozen.
+/// Step-size adaptation alone, by [`DualAveraging`], for any Metropolis-adjusted kernel
+/// ([`MetropolisAdjusted`]: [`crate::Mala`], [`crate::mcmc::PrecondMala`]); after warm-up the
+/// averaged step `h̄` is frozen.
 ///
-/// Meant for Metropolis-adjusted kernels: an unadjusted kernel reports acceptance 1, so the
-/// step would grow until the chain diverges.
+/// Only for Metropolis-adjusted kernels, enforced by the type system: an unadjusted kernel
+/// reports acceptance 1, so the step would grow until the chain diverges (see
+/// [`MetropolisAdjusted`] for the compile-fail example).
 ///
 /// # Example
 /// ```
@@ -165,7 +167,7 @@ fn set_h<K: TunableStepSize>(kernel: &K, chain: &mut K::State, h: f64) {
     }
 }
 
-impl<K: TunableStepSize> Adaptation<K> for StepSizeAdaptation {
+impl<K: MetropolisAdjusted> Adaptation<K> for StepSizeAdaptation {
     type State = DualAveraging;
     fn start(&self, kernel: &K, chain: &mut K::State, _warmup: usize) -> DualAveraging {
         self.dual_averaging(kernel.step_size(chain).to_f64())
@@ -190,7 +192,7 @@ impl<K: TunableStepSize> Adaptation<K> for StepSizeAdaptation {
 
 /// Stan-style windowed warm-up: step size by [`DualAveraging`] throughout, and the mass
 /// matrix (diagonal or dense) estimated by [`Welford`] in the slow windows of a
-/// [`WarmupSchedule`], for kernels that are both [`TunableStepSize`] and [`TunableMetric`]
+/// [`WarmupSchedule`], for kernels that are both [`MetropolisAdjusted`] and [`TunableMetric`]
 /// ([`crate::mcmc::PrecondMala`]).
 ///
 /// # Algorithm
@@ -334,7 +336,7 @@ impl WindowedAdaptation {
     }
 }
 
-impl<K: TunableStepSize + TunableMetric> Adaptation<K> for WindowedAdaptation {
+impl<K: MetropolisAdjusted + TunableMetric> Adaptation<K> for WindowedAdaptation {
     type State = WindowedState;
 
     fn start(&self, kernel: &K, chain: &mut K::State, warmup: usize) -> WindowedState {

@@ -193,6 +193,43 @@ pub trait TunableStepSize: Kernel {
     fn set_step_size(&self, state: &mut Self::State, h: Self::Scalar);
 }
 
+/// Marker for Metropolis-adjusted kernels: their acceptance probability `min(1, r)` reflects
+/// the discretisation error of the step, so tuning the step towards a target acceptance
+/// (dual averaging: [`crate::adapt::StepSizeAdaptation`], [`crate::adapt::WindowedAdaptation`])
+/// is meaningful. Unadjusted kernels ([`Ula`], [`PrecondUla`]) always accept; an
+/// acceptance-targeting adaptation would grow their step until the chain overflows, so the
+/// adaptations require this trait and such a run does not compile:
+///
+/// ```compile_fail
+/// use langevin::prelude::*;
+/// use langevin::adapt::StepSizeAdaptation;
+/// use langevin::targets::Gaussian;
+/// let ula = Ula::new(Gaussian::<f64>::standard(2)?, 0.1)?;
+/// let adapt = StepSizeAdaptation::new(0.574)?;
+/// // error[E0277]: the trait bound `Ula<…>: MetropolisAdjusted` is not satisfied
+/// let _ = Sampler::new(100).run_with(&ula, &[vec![0.0; 2]], &adapt, &());
+/// # Ok::<(), langevin::Error>(())
+/// ```
+///
+/// The same run with [`Mala`] compiles:
+///
+/// ```
+/// use langevin::prelude::*;
+/// use langevin::adapt::StepSizeAdaptation;
+/// use langevin::targets::Gaussian;
+/// let mala = Mala::new(Gaussian::<f64>::standard(2)?, 0.1)?;
+/// let adapt = StepSizeAdaptation::new(0.574)?;
+/// let _ = Sampler::new(100).run_with(&mala, &[vec![0.0; 2]], &adapt, &())?;
+/// # Ok::<(), langevin::Error>(())
+/// ```
+///
+/// Implement it for a custom kernel only if it has a Metropolis–Hastings correction whose
+/// [`StepInfo::accept_prob`] is the true acceptance probability.
+pub trait MetropolisAdjusted: TunableStepSize {}
+
+impl<P: crate::LogDensity + crate::Score + Sync> MetropolisAdjusted for Mala<P> {}
+impl<P: crate::LogDensity + crate::Score + Sync> MetropolisAdjusted for PrecondMala<P> {}
+
 /// Checks an initial point: length `d` and finite entries.
 pub(crate) fn check_x0<T: Real>(x0: &[T], d: usize, chain: usize) -> Result<()> {
     crate::error::check_len("initial point", d, x0.len())?;
