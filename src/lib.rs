@@ -155,6 +155,15 @@ pub use trace::{RunConfig, Trace};
 )]
 pub mod guide {}
 
+/// The `rand` crate (0.10) this crate is built against. A custom [`Kernel`] writes its
+/// `step` against `langevin::rand::Rng` (and `langevin::rand::RngExt` for uniforms), so its
+/// random-number types always match the crate's without pinning `rand` by hand; see
+/// `examples/custom_kernel.rs`.
+pub use rand;
+/// The `rand_distr` crate matching [`rand`] (e.g. `langevin::rand_distr::StandardNormal`).
+/// For one standard normal of the crate's scalar type, [`Real::standard_normal`] is simpler.
+pub use rand_distr;
+
 /// The names most programs need: `use langevin::prelude::*;`.
 pub mod prelude {
     pub use crate::density::{

@@ -22,7 +22,17 @@ pub trait Real:
     fn c(x: f64) -> Self;
     /// Converts this scalar to `f64` (exact for both implementations).
     fn to_f64(self) -> f64;
-    /// Draws one standard normal variate N(0, 1) with rand_distr's ziggurat sampler.
+    /// Draws one standard normal variate N(0, 1) with rand_distr's ziggurat sampler — the
+    /// helper for custom kernels: `T::standard_normal(rng)` with any `R: Rng` of the crate's
+    /// `rand` ([`crate::rand`]), no `rand_distr` import needed.
+    ///
+    /// ```
+    /// use langevin::Real;
+    /// let mut rng = langevin::rng::stream(1, 0);
+    /// let z: Vec<f64> = (0..10_000).map(|_| f64::standard_normal(&mut rng)).collect();
+    /// let mean = z.iter().sum::<f64>() / 1e4;
+    /// assert!(mean.abs() < 0.05); // 5 standard errors
+    /// ```
     fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
     /// `true` when the value is neither NaN nor ±∞.
     fn finite(self) -> bool;
