@@ -5,7 +5,10 @@
 //! [`ProgressBars::new`] draws on standard error only when it is a terminal
 //! ([`std::io::IsTerminal`]); redirected to a file or a CI log it prints nothing and the
 //! observer costs a few atomic increments per transition. Bars are redrawn at most every
-//! 100 ms (10 Hz), and each chain's message is refreshed at most every 100 ms.
+//! 100 ms (10 Hz), and each chain's message is refreshed at most every 100 ms. Bars are shown
+//! in chain order from the start; when the run ends they are replaced by one summary line per
+//! chain, each ending in a newline, so output printed after the run starts on a fresh line.
+//! Combine the bars with other observers as a tuple: `&(bars, my_observer)`.
 //!
 //! ```
 //! use langevin::prelude::*;
@@ -92,6 +95,23 @@ impl ProgressBars {
         })
     }
 
+    /// One line per chain, in chain order, summarising the finished run (printed by
+    /// [`Observer::on_finish`] in place of the bars).
+    fn final_lines(&self) -> Vec<String> {
+        let g = self.chains.read().unwrap_or_else(|e| e.into_inner());
+        g.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "{:>9} {:>7} it {}",
+                    format!("chain {i}"),
+                    c.steps.load(Ordering::Relaxed),
+                    self.message(c, false)
+                )
+            })
+            .collect()
+    }
+
     fn message(&self, c: &ChainBar, warmup: bool) -> String {
         let s = c.steps.load(Ordering::Relaxed).max(1);
         let now = self.start.elapsed().as_nanos() as u64;
@@ -117,7 +137,7 @@ impl<T> Observer<T> for ProgressBars {
             "{prefix:>9} [{elapsed_precise}] {bar:30.cyan/blue} {pos:>7}/{len:7} {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
-        let bars = (0..chains)
+        let bars: Vec<ChainBar> = (0..chains)
             .map(|c| {
                 let bar = if self.enabled {
                     multi.add(
@@ -138,8 +158,35 @@ impl<T> Observer<T> for ProgressBars {
                 }
             })
             .collect();
+        // Give every bar its line now, in chain order: indicatif shows a bar only once it has
+        // drawn, so bars would otherwise appear in the order their chains first ticked.
+        if self.enabled {
+            for b in &bars {
+                b.bar.tick();
+            }
+        }
         *self.chains.write().unwrap_or_else(|e| e.into_inner()) = bars;
         *self.multi.write().unwrap_or_else(|e| e.into_inner()) = Some(multi);
+    }
+
+    fn on_finish(&self) {
+        if !self.enabled {
+            return;
+        }
+        // Replace the live bars by plain lines, each ending in a newline, in chain order: the
+        // terminal cursor then sits at the start of a fresh line, so whatever the program
+        // prints next does not land on a bar's line.
+        if let Some(m) = self
+            .multi
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            let _ = m.clear();
+        }
+        for line in self.final_lines() {
+            eprintln!("{line}");
+        }
     }
 
     fn on_step(&self, chain: usize, iteration: usize, warmup: bool, info: &StepInfo, _x: &[T]) {
@@ -176,6 +223,34 @@ impl<T> Observer<T> for ProgressBars {
         if let (Some(c), true) = (g.get(chain), self.enabled) {
             c.bar.set_position(c.steps.load(Ordering::Relaxed));
             c.bar.finish_with_message(self.message(c, false));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The end-of-run summary has one line per chain, in chain order, with each chain's count
+    /// (before: nothing replaced the bars and no line order was guaranteed).
+    #[test]
+    fn final_lines_are_in_chain_order() {
+        let bars = ProgressBars::hidden();
+        Observer::<f64>::on_start(&bars, 3, 10);
+        let info = StepInfo::new(true, 1.0, false);
+        for (c, n) in [(2, 5), (0, 7), (1, 1)] {
+            for it in 0..n {
+                Observer::<f64>::on_step(&bars, c, it, false, &info, &[]);
+            }
+        }
+        let lines = bars.final_lines();
+        assert_eq!(lines.len(), 3);
+        for (c, n) in [(0, 7), (1, 1), (2, 5)] {
+            assert!(
+                lines[c].trim_start().starts_with(&format!("chain {c}")),
+                "{lines:?}"
+            );
+            assert!(lines[c].contains(&format!(" {n} it ")), "{lines:?}");
         }
     }
 }

@@ -447,3 +447,59 @@ fn one_draw_has_no_variance() {
     assert!(t.covariance().iter().all(|v| v.is_nan()));
     assert!(t.mean().iter().all(|v| v.is_finite()));
 }
+
+/// Counts every callback.
+#[derive(Default)]
+struct Calls {
+    starts: AtomicUsize,
+    steps: AtomicUsize,
+    ends: AtomicUsize,
+    finishes: AtomicUsize,
+}
+impl Observer<f64> for Calls {
+    fn on_start(&self, _: usize, _: usize) {
+        self.starts.fetch_add(1, Ordering::Relaxed);
+    }
+    fn on_step(&self, _: usize, _: usize, _: bool, _: &StepInfo, _: &[f64]) {
+        self.steps.fetch_add(1, Ordering::Relaxed);
+    }
+    fn on_chain_end(&self, _: usize) {
+        self.ends.fetch_add(1, Ordering::Relaxed);
+    }
+    fn on_finish(&self) {
+        self.finishes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+impl Calls {
+    fn get(&self) -> [usize; 4] {
+        [&self.starts, &self.steps, &self.ends, &self.finishes].map(|a| a.load(Ordering::Relaxed))
+    }
+}
+
+/// Before: a tuple, slice or `Vec` of observers was not an observer (did not compile); a
+/// progress bar and a statistics observer could not run together.
+#[test]
+fn observers_compose() {
+    let (a, b, c) = (Calls::default(), Calls::default(), Calls::default());
+    let dynamic: Vec<Box<dyn Observer<f64>>> = vec![Box::new(Calls::default())];
+    let s = Sampler::new(40).chains(3).warmup(10).seed(2);
+    s.run_with(
+        &mala(1),
+        &[vec![0.0]],
+        &NoAdaptation,
+        &(&a, (&b, dynamic), vec![&c]),
+    )
+    .unwrap();
+    for o in [&a, &b, &c] {
+        assert_eq!(o.get(), [1, 3 * 50, 3, 1]);
+    }
+    #[cfg(feature = "progress")]
+    {
+        let bars = langevin::progress::ProgressBars::hidden();
+        let d = Calls::default();
+        s.run_with(&mala(1), &[vec![0.0]], &NoAdaptation, &(&bars, &d))
+            .unwrap();
+        assert_eq!(bars.counts(2).0, 50);
+        assert_eq!(d.get(), [1, 150, 3, 1]);
+    }
+}
