@@ -58,7 +58,9 @@ impl<T: Real> BrownianPath<T> {
     ///
     /// # Errors
     /// [`Error::ZeroDimension`] for `m = 0`, [`Error::ZeroCount`] for `n = 0`,
-    /// [`Error::InvalidStepSize`] unless `dt` is finite and positive.
+    /// [`Error::InvalidStepSize`] unless `dt` is finite and positive,
+    /// [`Error::InvalidParameter`] if the span `n dt` is so large that the path's integrals
+    /// would overflow, [`Error::AllocationTooLarge`] if `n × m` increments cannot be allocated.
     pub fn new(m: usize, n: usize, dt: T) -> Result<Self> {
         Self::build(m, n, dt, false)
     }
@@ -83,12 +85,35 @@ impl<T: Real> BrownianPath<T> {
             });
         }
         crate::error::check_positive("fine step of a Brownian path", dt.to_f64())?;
+        // The path's integrals over its whole span reach (n δ)^{3/2} times a few normals: keep
+        // them representable so that no increment overflows (margin 10⁶).
+        let span = T::c(n as f64) * dt;
+        if !(span * span.sqrt() * T::c(1e6)).finite() {
+            return Err(Error::InvalidParameter {
+                name: "fine step of a Brownian path",
+                value: dt.to_f64(),
+                expected: "n · dt small enough that 10⁶ (n dt)^{3/2} is finite in the scalar type",
+            });
+        }
+        let too_large = || Error::AllocationTooLarge {
+            what: "the fine increments of a Brownian path (n × m scalars)",
+            bytes: (n as u128)
+                .saturating_mul(m as u128)
+                .saturating_mul(core::mem::size_of::<T>() as u128 * (1 + u128::from(area))),
+        };
+        let zeros = || -> Result<Vec<T>> {
+            let len = n.checked_mul(m).ok_or_else(too_large)?;
+            let mut v = Vec::new();
+            v.try_reserve_exact(len).map_err(|_| too_large())?;
+            v.resize(len, T::zero());
+            Ok(v)
+        };
         Ok(Self {
             m,
             n,
             dt,
-            dw: vec![T::zero(); n * m],
-            dz: area.then(|| vec![T::zero(); n * m]),
+            dw: zeros()?,
+            dz: if area { Some(zeros()?) } else { None },
             total: vec![T::zero(); m],
         })
     }
