@@ -196,7 +196,7 @@ pub trait TunableStepSize: Kernel {
 /// Marker for Metropolis-adjusted kernels: their acceptance probability `min(1, r)` reflects
 /// the discretisation error of the step, so tuning the step towards a target acceptance
 /// (dual averaging: [`crate::adapt::StepSizeAdaptation`], [`crate::adapt::WindowedAdaptation`])
-/// is meaningful. Unadjusted kernels ([`Ula`], [`PrecondUla`]) always accept; an
+/// is meaningful: [`Mala`], [`PrecondMala`], [`Malt`], [`Barker`]. Unadjusted kernels ([`Ula`], [`PrecondUla`]) always accept; an
 /// acceptance-targeting adaptation would grow their step until the chain overflows, so the
 /// adaptations require this trait and such a run does not compile:
 ///
@@ -229,6 +229,8 @@ pub trait MetropolisAdjusted: TunableStepSize {}
 
 impl<P: crate::LogDensity + crate::Score + Sync> MetropolisAdjusted for Mala<P> {}
 impl<P: crate::LogDensity + crate::Score + Sync> MetropolisAdjusted for PrecondMala<P> {}
+impl<P: crate::LogDensity + crate::Score + Sync> MetropolisAdjusted for Malt<P> {}
+impl<P: crate::LogDensity + crate::Score + Sync> MetropolisAdjusted for Barker<P> {}
 
 /// Checks an initial point: length `d` and finite entries.
 pub(crate) fn check_x0<T: Real>(x0: &[T], d: usize, chain: usize) -> Result<()> {
