@@ -271,10 +271,15 @@ fn driver_validates_its_configuration() {
         Sampler::new(10).run(&mala, &[vec![0.0]]),
         Err(Error::DimensionMismatch { .. })
     ));
-    // Zero draws: empty but well-formed.
-    let t = Sampler::new(0).chains(2).warmup(3).run(&mala, &x0).unwrap();
-    assert_eq!(t.n_chains(), 2);
-    assert!(t.chains.iter().all(|c| c.is_empty()));
+    // Zero draws: an error (an empty trace's statistics would be meaningless numbers).
+    assert_eq!(
+        Sampler::new(0)
+            .chains(2)
+            .warmup(3)
+            .run(&mala, &x0)
+            .unwrap_err(),
+        Error::ZeroCount { what: "draws" }
+    );
 }
 
 #[test]
