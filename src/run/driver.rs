@@ -43,7 +43,9 @@ pub struct Sampler {
 
 impl Sampler {
     /// `draws` recorded draws per chain; 4 chains, 1000 warm-up iterations, no thinning,
-    /// seed 0, rayon's global pool.
+    /// seed 0, rayon's global pool. The configuration is validated when the run starts:
+    /// zero draws is [`Error::ZeroCount`] there (an empty trace has no statistics), and a run
+    /// whose draws cannot be allocated is [`Error::AllocationTooLarge`].
     pub fn new(draws: usize) -> Self {
         Self {
             draws,
@@ -75,7 +77,8 @@ impl Sampler {
         self.seed = seed;
         self
     }
-    /// Run on a dedicated pool of `threads` threads (results are identical for any value).
+    /// Run on a dedicated pool of `threads` threads (results are identical for any value);
+    /// `0` is [`Error::ZeroCount`] when the run starts.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -108,9 +111,12 @@ impl Sampler {
     /// Runs every chain from `inits` (one point for all chains, or one per chain).
     ///
     /// # Errors
-    /// [`Error::ZeroCount`] for zero chains or `thin == 0`; [`Error::InvalidConfig`] if
-    /// `inits` has neither 1 nor `chains` points; the kernel's initialisation errors; the
-    /// first (lowest-index) chain's step error, e.g. [`Error::NonFiniteState`].
+    /// [`Error::ZeroCount`] for zero draws, zero chains, `thin == 0` or `threads(0)`;
+    /// [`Error::AllocationTooLarge`] when the draws cannot be allocated (checked before any
+    /// chain runs); [`Error::InvalidConfig`] if `inits` has neither 1 nor `chains` points; the
+    /// kernel's initialisation errors; the error of the lowest-index chain that failed, e.g.
+    /// [`Error::NonFiniteState`], or [`Error::ChainPanicked`] when a user closure panicked
+    /// (see [`Sampler::run_from`] for how failures stop the other chains).
     pub fn run<K: Kernel>(&self, kernel: &K, inits: &[Vec<K::Scalar>]) -> Result<Trace<K::Scalar>> {
         self.run_with(kernel, inits, &NoAdaptation, &())
     }
