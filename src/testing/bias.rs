@@ -216,9 +216,9 @@ impl<T: Real> BiasStudy<T> {
                 for k in 0..k_steps {
                     if area {
                         let (w, z) = dw.split_at_mut(m);
-                        path.increment_with_area(r, k, w, z);
+                        path.increment_with_area(r, k, w, &mut z[..m])?;
                     } else {
-                        path.increment(r, k, dw);
+                        path.increment(r, k, &mut dw[..m])?;
                     }
                     let t = t0 + step * T::c(k as f64);
                     integrator.step_with_noise(sde, t, step, x, dw, scratch);
