@@ -234,11 +234,7 @@ impl<P: LogDensity + Score + Sync> Kernel for Mala<P> {
 
     fn init(&self, x0: &[P::Scalar], chain: usize) -> Result<Self::State> {
         let d = self.dim();
-        crate::mcmc::check_x0(x0, d, chain)?;
-        let mut g = vec![P::Scalar::zero(); d];
-        let lp = log_density_and_score(&self.target, x0, &mut g);
-        crate::mcmc::check_log_density_at_x0(lp, chain)?;
-        crate::mcmc::check_score_at_x0(&g, chain)?;
+        let (g, lp) = crate::mcmc::checked_start(&self.target, x0, chain)?;
         Ok(MalaState {
             x: x0.to_vec(),
             lp,

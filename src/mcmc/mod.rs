@@ -244,6 +244,22 @@ pub(crate) fn check_x0<T: Real>(x0: &[T], d: usize, chain: usize) -> Result<()> 
     }
 }
 
+/// The validated start of a Metropolis-adjusted chain (MALA, preconditioned MALA, Barker,
+/// MALT): checks `x0`, evaluates the log density and score there in one fused call, and checks
+/// that both are finite. Returns `(score, log density)`.
+pub(crate) fn checked_start<P: crate::LogDensity + crate::Score + ?Sized>(
+    target: &P,
+    x0: &[P::Scalar],
+    chain: usize,
+) -> Result<(Vec<P::Scalar>, P::Scalar)> {
+    check_x0(x0, target.dim(), chain)?;
+    let mut g = vec![P::Scalar::zero(); x0.len()];
+    let lp = crate::density::log_density_and_score(target, x0, &mut g);
+    check_log_density_at_x0(lp, chain)?;
+    check_score_at_x0(&g, chain)?;
+    Ok((g, lp))
+}
+
 /// Checks the score at the initial point.
 pub(crate) fn check_score_at_x0<T: Real>(g: &[T], chain: usize) -> Result<()> {
     match crate::integrators::first_non_finite(g) {

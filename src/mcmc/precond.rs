@@ -1,8 +1,6 @@
 //! Preconditioned ULA and MALA: a mass matrix (metric) `M` rescales the drift and the noise.
 
-use super::{
-    Kernel, StepInfo, TunableStepSize, check_log_density_at_x0, check_score_at_x0, check_x0,
-};
+use super::{Kernel, StepInfo, TunableStepSize, check_score_at_x0, check_x0};
 use crate::density::{LogDensity, Score, Target, log_density_and_score};
 use crate::error::{check_len, check_positive};
 use crate::real::dot8;
@@ -623,11 +621,7 @@ impl<P: LogDensity + Score + Sync> Kernel for PrecondMala<P> {
 
     fn init(&self, x0: &[P::Scalar], chain: usize) -> Result<Self::State> {
         let d = self.dim();
-        check_x0(x0, d, chain)?;
-        let mut g = vec![P::Scalar::zero(); d];
-        let lp = log_density_and_score(&self.target, x0, &mut g);
-        check_log_density_at_x0(lp, chain)?;
-        check_score_at_x0(&g, chain)?;
+        let (g, lp) = crate::mcmc::checked_start(&self.target, x0, chain)?;
         let mut mg = vec![P::Scalar::zero(); d];
         self.metric.apply(&g, &mut mg);
         Ok(PrecondMalaState {

@@ -180,14 +180,8 @@ where
 
     #[inline]
     fn step<R: Rng + ?Sized>(&self, s: &mut Self::State, rng: &mut R) -> Result<StepInfo> {
-        let h = self.schedule.step_size(s.step);
         let step = s.step;
-        s.step += 1;
-        if !(h.finite() && h > G::Scalar::zero()) {
-            return Err(Error::InvalidSchedule {
-                reason: format!("step size h_{step} = {h} is not finite and positive"),
-            });
-        }
+        let h = super::step_schedule::next_step(&self.schedule, &mut s.step, "step size h")?;
         self.estimator.estimate_into(&s.x, rng, &mut s.g);
         let a = self.alpha;
         let one_m_a = G::Scalar::one() - a;

@@ -184,14 +184,8 @@ where
 
     #[inline]
     fn step<R: Rng + ?Sized>(&self, s: &mut Self::State, rng: &mut R) -> Result<StepInfo> {
-        let eta = self.schedule.step_size(s.step);
         let step = s.step;
-        s.step += 1;
-        if !(eta.finite() && eta > G::Scalar::zero()) {
-            return Err(Error::InvalidSchedule {
-                reason: format!("learning rate η_{step} = {eta} is not finite and positive"),
-            });
-        }
+        let eta = super::step_schedule::next_step(&self.schedule, &mut s.step, "learning rate η")?;
         for (x, &v) in s.x.iter_mut().zip(&s.v) {
             *x += v;
         }

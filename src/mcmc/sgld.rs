@@ -264,14 +264,8 @@ where
 
     #[inline]
     fn step<R: Rng + ?Sized>(&self, s: &mut Self::State, rng: &mut R) -> Result<StepInfo> {
-        let h = self.schedule.step_size(s.step);
         let step = s.step;
-        s.step += 1;
-        if !(h.finite() && h > G::Scalar::zero()) {
-            return Err(Error::InvalidSchedule {
-                reason: format!("step size h_{step} = {h} is not finite and positive"),
-            });
-        }
+        let h = super::step_schedule::next_step(&self.schedule, &mut s.step, "step size h")?;
         self.estimator.estimate_into(&s.x, rng, &mut s.g);
         let noise = (G::Scalar::c(2.0) * h * self.temperature).sqrt();
         for (x, &g) in s.x.iter_mut().zip(&s.g) {

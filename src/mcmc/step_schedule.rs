@@ -9,6 +9,30 @@ pub trait StepSchedule<T>: Sync {
     fn step_size(&self, k: usize) -> T;
 }
 
+/// The step of transition `*k` of a schedule, advancing the counter — the first lines of every
+/// stochastic-gradient kernel's step (SGLD, pSGLD, SGHMC). `what` names the quantity in the
+/// error (e.g. `"step size h"`).
+///
+/// # Errors
+/// [`Error::InvalidSchedule`] if the schedule's value is not finite and positive.
+#[inline]
+pub(crate) fn next_step<T: Real, S: StepSchedule<T> + ?Sized>(
+    schedule: &S,
+    k: &mut usize,
+    what: &str,
+) -> Result<T> {
+    let h = schedule.step_size(*k);
+    let step = *k;
+    *k += 1;
+    if h.finite() && h > T::zero() {
+        Ok(h)
+    } else {
+        Err(Error::InvalidSchedule {
+            reason: format!("{what}_{step} = {h} is not finite and positive"),
+        })
+    }
+}
+
 /// A constant step `h_k = h`.
 ///
 /// ```
