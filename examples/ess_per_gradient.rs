@@ -16,6 +16,8 @@
 //!   fixed per target (funnel τ = 3, γ = 0.5; logistic τ = 1, γ = 1; ring τ = 2, γ = 1);
 //! * MALT (diag): the same with a diagonal mass `M⁻¹ ≈ diag Cov` and the step adapted in
 //!   Stan's windows (the same τ, γ);
+//! * MALT (auto): `Malt::auto`, the step by dual averaging to 0.65 and the integration time
+//!   and friction adapted from the warm-up draws (`τ = 2.8196 σ̂_max`, `γ = 2/σ̂_max`);
 //! * Barker's proposal with a diagonal preconditioner, step by dual averaging to 0.4.
 //!
 //! ESS is the minimum bulk ESS over coordinates (rank-normalised, all chains); "gradients"
@@ -209,6 +211,13 @@ where
     )?);
     let wa = WindowedAdaptation::new(MetricAdaptation::Diagonal).target_accept(0.65)?;
     rows.push(run("MALT (diag)", &m, &wa, &count, init_sd)?);
+    rows.push(run(
+        "MALT (auto: h, τ, γ)",
+        &Malt::auto(&t)?,
+        &langevin::run::NoAdaptation,
+        &count,
+        init_sd,
+    )?);
 
     let barker = Barker::new(&t, 0.1, Metric::identity(d)?)?;
     let wa = WindowedAdaptation::new(MetricAdaptation::Diagonal).target_accept(0.4)?;

@@ -543,6 +543,7 @@ pub const MALT_OPTIMAL_TIME_FACTOR: f64 = 2.8196;
 /// bit-identical `h`, `τ`, `γ`, `L` over the post-warm-up steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaltAdaptation {
+    template: DualAveraging,
     target_accept: f64,
     tau_factor: f64,
     gamma_factor: f64,
@@ -565,8 +566,9 @@ impl MaltAdaptation {
     /// # Errors
     /// [`Error::InvalidParameter`] unless `0 < target_accept < 1`.
     pub fn new(target_accept: f64) -> Result<Self> {
-        DualAveraging::new(1.0, target_accept)?;
+        let template = DualAveraging::new(1.0, target_accept)?;
         Ok(Self {
+            template,
             target_accept,
             tau_factor: MALT_OPTIMAL_TIME_FACTOR,
             gamma_factor: 2.0,
@@ -649,10 +651,10 @@ impl<P: LogDensity + Score + Sync> Adaptation<Malt<P>> for MaltAdaptation {
     ) -> MaltAdaptationState {
         let h0 = chain.h.to_f64();
         let h0 = if h0.is_finite() && h0 > 0.0 { h0 } else { 1.0 };
+        let mut da = self.template.clone();
+        da.restart(h0);
         MaltAdaptationState {
-            // Validated in `new` (target) and above (h0): cannot fail.
-            da: DualAveraging::new(h0, self.target_accept)
-                .unwrap_or_else(|_| unreachable!("validated target and step")),
+            da,
             welford: Welford::diagonal(kernel.dim()),
             warmup,
         }
