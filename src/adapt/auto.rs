@@ -12,8 +12,8 @@ use rand::Rng;
 /// [`Sampler::run`](crate::Sampler::run) adapts it during warm-up through the kernel's
 /// warm-up hooks ([`Kernel::warmup_start`], [`Kernel::warmup_adapt`],
 /// [`Kernel::warmup_finish`]) and freezes it at the end, so the draws come from one fixed
-/// kernel. Built by [`Mala::auto`], [`PrecondMala::auto`] and [`crate::mcmc::Malt::auto`], or by [`Adaptive::new`] for any
-/// kernel and adaptation.
+/// kernel. Built by [`Mala::auto`], [`PrecondMala::auto`] and [`crate::mcmc::Malt::auto`],
+/// or by [`Adaptive::new`] for any kernel and adaptation.
 ///
 /// It does not implement [`crate::mcmc::TunableStepSize`], so it cannot be given a second
 /// step-size adaptation by mistake (`run_with(&Mala::auto(t)?, …, &StepSizeAdaptation…)` does
