@@ -77,8 +77,9 @@ fn noise_path_z_hat_unbiased_and_jensen() {
 // of R = 1500 independent runs (N = 50, σ: 6 → 0.3, L = 10, h = 0.02 σ_i²/σ_L²) is an i.i.d.
 // draw of the SMC output law; its nearest-mode counts against the weights k/36 by Pearson χ²
 // (7 df) at α = 1e-6: χ² < 40.52. The output law carries an O(1/N) bias of self-normalised
-// weights, invisible at this R (with a fixed h = 0.01 instead of the σ²-scaled step the
-// particles barely move at large σ, the ESS collapses and the bias shows: χ² = 31.9).
+// weights, invisible at this R. (Measured while building it: with σ_L = 0.05, L = 12 and a
+// fixed h = 0.01, before the σ²-scaled step, the particles barely moved at large σ, the ESS
+// collapsed and that bias showed: χ² = 31.9.)
 // Measured (seed 11): counts [51, 75, 118, 180, 188, 265, 316, 307], χ² = 11.4.
 // Named bugs, injected: no reweighting (plain annealed Langevin with MALA, whose frequencies
 // lag towards the starting cloud): χ² = 105; incremental weight reversed: χ² = 220; moves on

@@ -183,7 +183,8 @@ enum Schedule {
     Fixed(Vec<f64>),
 }
 
-/// Sequential Monte Carlo sampler on the geometric tempering path (see the
+/// Sequential Monte Carlo sampler on the geometric tempering path ([`Smc::run`]) or the
+/// noise-level path of annealed Langevin ([`Smc::run_noise`]) (see the
 /// [module docs](self) for the rule, the bias, the standard error and the seeding).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Smc {
@@ -275,7 +276,8 @@ impl<T: Real> SmcRun<T> {
         &self.levels
     }
     /// The schedule `β₁ < … < β_T = 1` this run used (pass it to [`Smc::schedule`] to rerun
-    /// with a fixed schedule).
+    /// with a fixed schedule). On the noise-level path: the fractions `(i − 1)/(L − 1)`, see
+    /// [`SmcLevel::sigma`] for the levels.
     pub fn betas(&self) -> Vec<f64> {
         self.levels.iter().map(|l| l.beta).collect()
     }
