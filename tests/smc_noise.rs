@@ -148,3 +148,16 @@ fn noise_path_records_sigmas_and_rejects_bad_config() {
             .is_err()
     );
 }
+
+// Results must not depend on the thread count (one stream per particle slot, sequential
+// reductions). Bug caught: a reduction or a stream assignment that follows the scheduling.
+#[test]
+fn noise_path_is_thread_count_independent() {
+    let p = ring();
+    let sig = SigmaLevels::geometric(6.0, 0.3, 6).unwrap();
+    let smc = Smc::new(64, Move::mala(0.02, 2).unwrap()).seed(9);
+    let a = smc.clone().threads(1).run_noise(&p, &sig).unwrap();
+    let b = smc.threads(2).run_noise(&p, &sig).unwrap();
+    assert_eq!(a, b);
+    assert!(a.resamplings() > 0);
+}
