@@ -1,5 +1,6 @@
 //! Sequential Monte Carlo / annealed importance sampling with Langevin moves, and the
-//! normalising constant.
+//! normalising constant, along the geometric tempering path or the noise-level path of
+//! annealed Langevin ([`Smc::run_noise`]).
 //!
 //! [`Smc`] carries `N` weighted particles from an exactly sampled reference `p₀` to an
 //! unnormalised target `p₁` along the [`Geometric`] path `p_β ∝ p₀^(1−β) p₁^β`,
@@ -43,6 +44,28 @@
 //!   mix globally for unbiasedness, only for a small variance. Multimodal `p₁` is handled by
 //!   the weights as long as `p₀` covers the modes.
 //!
+//! # Noise-level path
+//! [`Smc::run_noise`] runs the same driver along the path of annealed Langevin dynamics
+//! (Song & Ermon 2019): levels `σ₁ > … > σ_L` ([`SigmaLevels`]) and intermediate targets
+//! `p_{σ_i} = p ∗ N(0, σ_i² I)` given by any
+//! [`NoiseConditionalLogDensity`] + [`NoiseConditionalScore`] that can also sample `p`
+//! exactly (e.g. [`crate::targets::GaussianMixture`], whose smoothed laws are exact):
+//! ```text
+//! 0. start      x_i = y_i + σ₁ ξ_i,  y_i ~ p exactly, ξ_i ~ N(0, I)  (exact draws of p_{σ₁})
+//! 1. reweight   log w_i ← log W_i + log p_{σ_{k+1}}(x_i) − log p_{σ_k}(x_i)
+//! 2. resample   as above
+//! 3. move       K MALA (or ULA) steps on p_{σ_{k+1}} with step h_k+1 = h σ_{k+1}² / σ_L²
+//! ```
+//! The step follows NCSN's `α_i ∝ σ_i²` (in the crate's convention `α = 2h`), so `h` is the
+//! step at the last level. `Ẑ` estimates `∫ e^{log p_{σ_L}} / ∫ e^{log p_{σ₁}}` for the
+//! `log_density_sigma` the target implements: exactly 1 when those are normalised (as for
+//! the Gaussian mixture; checked in `tests/smc_noise.rs`), so on this path `Ẑ` is a
+//! diagnostic of the run and the output is the weighted particles at `σ_L`, which correct the
+//! lag of annealed Langevin's finite number of steps per level (an uncorrected run's mode
+//! frequencies reflect where the particles were at large σ, not the mode weights). With
+//! MALA moves every `p_{σ_k}` is invariant and the only error is Monte Carlo error; ULA moves
+//! add an `O(h)` bias. The same bias/stability remarks as for the geometric path apply.
+//!
 //! # Standard error of log Z
 //! One run gives one `log Ẑ`; its spread is not estimated from inside the run.
 //! [`Smc::run_replicates`] runs `R` independent replicates and returns
@@ -75,6 +98,8 @@
 //! ```
 //!
 //! # References
+//! * Y. Song, S. Ermon (2019), Generative modeling by estimating gradients of the data
+//!   distribution, *NeurIPS* — the noise-level path and the step `α_i ∝ σ_i²`.
 //! * R. M. Neal (2001), Annealed importance sampling, *Statistics and Computing* 11:125–139.
 //! * P. Del Moral, A. Doucet, A. Jasra (2006), Sequential Monte Carlo samplers, *J. R. Stat.
 //!   Soc. B* 68(3):411–436.
@@ -87,9 +112,12 @@
 
 mod path;
 
-pub use path::Geometric;
+pub use path::{Geometric, Smoothed};
 
-use crate::density::{LogDensity, Score};
+use crate::annealed::SigmaLevels;
+use crate::density::{
+    LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target,
+};
 use crate::mcmc::Kernel;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
@@ -155,7 +183,8 @@ enum Schedule {
     Fixed(Vec<f64>),
 }
 
-/// Sequential Monte Carlo sampler on the geometric tempering path (see the
+/// Sequential Monte Carlo sampler on the geometric tempering path ([`Smc::run`]) or the
+/// noise-level path of annealed Langevin ([`Smc::run_noise`]) (see the
 /// [module docs](self) for the rule, the bias, the standard error and the seeding).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Smc {
@@ -172,8 +201,12 @@ pub struct Smc {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct SmcLevel {
-    /// The inverse temperature reached at this level.
+    /// The inverse temperature reached at this level; on the noise-level path
+    /// ([`Smc::run_noise`]) the fraction `(i − 1)/(L − 1)` of the way from `σ₁` to `σ_L`.
     pub beta: f64,
+    /// The noise level `σ_i` reached at this level on the noise-level path; `None` on the
+    /// geometric path.
+    pub sigma: Option<f64>,
     /// `log Σ_i W_i exp((β' − β) ℓ_i)`: this level's factor of `log Ẑ`.
     pub log_z_increment: f64,
     /// ESS `1 / Σ W_i²` of the reweighted particles, before any resampling (in particles).
@@ -243,7 +276,8 @@ impl<T: Real> SmcRun<T> {
         &self.levels
     }
     /// The schedule `β₁ < … < β_T = 1` this run used (pass it to [`Smc::schedule`] to rerun
-    /// with a fixed schedule).
+    /// with a fixed schedule). On the noise-level path: the fractions `(i − 1)/(L − 1)`, see
+    /// [`SmcLevel::sigma`] for the levels.
     pub fn betas(&self) -> Vec<f64> {
         self.levels.iter().map(|l| l.beta).collect()
     }
@@ -286,6 +320,145 @@ impl<T: Real> SmcEstimate<T> {
     pub fn runs(&self) -> &[SmcRun<T>] {
         &self.runs
     }
+}
+
+/// `R ≥ 2` runs → `log Z̄ = log((1/R) Σ Ẑ_r)` and its delta-method standard error.
+fn combine<T: Real>(runs: Vec<SmcRun<T>>) -> Result<SmcEstimate<T>> {
+    let l: Vec<f64> = runs.iter().map(|r| r.log_z).collect();
+    let rf = l.len() as f64;
+    let log_z = log_sum_exp(&l) - rf.ln();
+    // Ratios Ẑ_r / Z̄ (mean 1): se = sd(ratios)/√R.
+    let ratios: Vec<f64> = l.iter().map(|v| (v - log_z).exp()).collect();
+    let var = ratios.iter().map(|q| (q - 1.0) * (q - 1.0)).sum::<f64>() / (rf - 1.0);
+    Ok(SmcEstimate {
+        runs,
+        log_z,
+        se: (var / rf).sqrt(),
+    })
+}
+
+/// A path of intermediate targets for the SMC driver, parametrised by a position
+/// `t ∈ [0, end]`: an exact sampler of the start, the statistic `ℓ_t(x)` whose multiple
+/// `(t' − t) ℓ_t(x)` is the log incremental weight from `t` to `t'`, and the target at `t`.
+trait SmcPath<T: Real>: Sync {
+    type Level<'a>: LogDensity<Scalar = T> + Score<Scalar = T> + Sync
+    where
+        Self: 'a;
+    fn dim(&self) -> usize;
+    fn end(&self) -> f64;
+    fn sample_start(&self, rng: &mut ChainRng, x: &mut [T]);
+    fn ell(&self, t: f64, x: &[T]) -> f64;
+    fn level(&self, t: f64) -> Result<Self::Level<'_>>;
+    fn sigma(&self, t: f64) -> Option<f64>;
+    /// The factor applied to the move step `h` at position `t`.
+    fn step_scale(&self, t: f64) -> f64;
+}
+
+/// `p_β ∝ p₀^(1−β) p₁^β`, `t = β ∈ [0, 1]`, `ℓ = log p₁ − log p₀` for every β.
+struct GeometricPath<'a, P0, P1> {
+    p0: &'a P0,
+    p1: &'a P1,
+}
+
+impl<T, P0, P1> SmcPath<T> for GeometricPath<'_, P0, P1>
+where
+    T: Real,
+    P0: LogDensity<Scalar = T> + Score<Scalar = T> + ExactSample<Scalar = T> + Sync,
+    P1: LogDensity<Scalar = T> + Score<Scalar = T> + Sync,
+{
+    type Level<'b>
+        = Geometric<&'b P0, &'b P1>
+    where
+        Self: 'b;
+    fn dim(&self) -> usize {
+        self.p1.dim()
+    }
+    fn end(&self) -> f64 {
+        1.0
+    }
+    fn sample_start(&self, rng: &mut ChainRng, x: &mut [T]) {
+        self.p0.sample_into(rng, x);
+    }
+    fn ell(&self, _t: f64, x: &[T]) -> f64 {
+        (self.p1.log_density(x) - self.p0.log_density(x)).to_f64()
+    }
+    fn level(&self, t: f64) -> Result<Self::Level<'_>> {
+        Geometric::new(self.p0, self.p1, T::c(t))
+    }
+    fn sigma(&self, _t: f64) -> Option<f64> {
+        None
+    }
+    fn step_scale(&self, _t: f64) -> f64 {
+        1.0
+    }
+}
+
+/// `p_{σ_i} = p ∗ N(0, σ_i² I)`, `t = i − 1 ∈ {0, …, L − 1}`, `ℓ_t = log p_{σ_{t+2}} −
+/// log p_{σ_{t+1}}` (1-based σ), with unit steps in `t`.
+struct NoisePath<'a, P: Target> {
+    p: &'a P,
+    sigmas: &'a [P::Scalar],
+}
+
+impl<T, P> SmcPath<T> for NoisePath<'_, P>
+where
+    T: Real,
+    P: NoiseConditionalLogDensity<Scalar = T>
+        + NoiseConditionalScore<Scalar = T>
+        + ExactSample<Scalar = T>
+        + Sync,
+{
+    type Level<'b>
+        = Smoothed<'b, P>
+    where
+        Self: 'b;
+    fn dim(&self) -> usize {
+        self.p.dim()
+    }
+    fn end(&self) -> f64 {
+        (self.sigmas.len() - 1) as f64
+    }
+    fn sample_start(&self, rng: &mut ChainRng, x: &mut [T]) {
+        // Exact draw of p ∗ N(0, σ₁² I): y ~ p, then x = y + σ₁ ξ.
+        self.p.sample_into(rng, x);
+        let s = self.sigmas[0];
+        for xi in x.iter_mut() {
+            let z: f64 = rng.sample(rand_distr::StandardNormal);
+            *xi += s * T::c(z);
+        }
+    }
+    fn ell(&self, t: f64, x: &[T]) -> f64 {
+        let i = t as usize;
+        if i + 1 >= self.sigmas.len() {
+            return 0.0;
+        }
+        (self.p.log_density_sigma(x, self.sigmas[i + 1])
+            - self.p.log_density_sigma(x, self.sigmas[i]))
+        .to_f64()
+    }
+    fn level(&self, t: f64) -> Result<Self::Level<'_>> {
+        Smoothed::new(self.p, self.sigmas[t as usize])
+    }
+    fn sigma(&self, t: f64) -> Option<f64> {
+        Some(self.sigmas[t as usize].to_f64())
+    }
+    fn step_scale(&self, t: f64) -> f64 {
+        // NCSN's α_i ∝ σ_i²: `h` is the step at the last level σ_L.
+        let last = self.sigmas[self.sigmas.len() - 1].to_f64();
+        (self.sigmas[t as usize].to_f64() / last).powi(2)
+    }
+}
+
+/// At least two replicates (one run has no standard error).
+fn check_replicates(replicates: usize) -> Result<()> {
+    if replicates < 2 {
+        return Err(Error::InvalidParameter {
+            name: "replicates",
+            value: replicates as f64,
+            expected: "at least 2 independent runs to estimate a standard error",
+        });
+    }
+    Ok(())
 }
 
 /// `log Σ exp(l_i)`; `−∞` for an empty or all-`−∞` input.
@@ -382,6 +555,11 @@ impl Smc {
     }
 
     fn validate(&self) -> Result<()> {
+        self.validate_common()?;
+        self.validate_schedule()
+    }
+
+    fn validate_common(&self) -> Result<()> {
         if self.n == 0 {
             return Err(Error::ZeroCount {
                 what: "SMC particles",
@@ -399,6 +577,10 @@ impl Smc {
                 expected: "a fraction of N in [0, 1] (0.5 resamples when ESS < N/2)",
             });
         }
+        Ok(())
+    }
+
+    fn validate_schedule(&self) -> Result<()> {
         match &self.schedule {
             Schedule::Adaptive(rho) => {
                 if !(*rho > 0.0 && *rho < 1.0) {
@@ -473,27 +655,104 @@ impl Smc {
     {
         self.validate()?;
         crate::error::check_len("reference p0 (dimension of p1)", p1.dim(), p0.dim())?;
-        if replicates < 2 {
-            return Err(Error::InvalidParameter {
-                name: "replicates",
-                value: replicates as f64,
-                expected: "at least 2 independent runs to estimate a standard error",
-            });
-        }
-        let runs = (0..replicates)
-            .map(|r| self.run_one(p0, p1, r as u64))
-            .collect::<Result<Vec<_>>>()?;
-        let l: Vec<f64> = runs.iter().map(|r| r.log_z).collect();
-        let rf = replicates as f64;
-        let log_z = log_sum_exp(&l) - rf.ln();
-        // Ratios Ẑ_r / Z̄ (mean 1): se = sd(ratios)/√R.
-        let ratios: Vec<f64> = l.iter().map(|v| (v - log_z).exp()).collect();
-        let var = ratios.iter().map(|q| (q - 1.0) * (q - 1.0)).sum::<f64>() / (rf - 1.0);
-        Ok(SmcEstimate {
-            runs,
-            log_z,
-            se: (var / rf).sqrt(),
-        })
+        check_replicates(replicates)?;
+        combine(
+            (0..replicates)
+                .map(|r| self.run_one(p0, p1, r as u64))
+                .collect::<Result<Vec<_>>>()?,
+        )
+    }
+
+    /// One run along the noise-level path `p_{σ₁}, …, p_{σ_L}` of annealed Langevin,
+    /// `p_σ = p ∗ N(0, σ² I)` (see the [module docs](self#noise-level-path)). The configured
+    /// schedule ([`Smc::adaptive`], [`Smc::schedule`]) is not used: the levels are `sigmas`.
+    ///
+    /// # Errors
+    /// As [`Smc::run`] (configuration, non-finite log-density differences, vanished weights,
+    /// kernel errors).
+    ///
+    /// # Example
+    /// ```
+    /// use langevin::annealed::SigmaLevels;
+    /// use langevin::smc::{Move, Smc};
+    /// use langevin::targets::GaussianMixture;
+    /// // Two modes with weights 0.2 / 0.8; the smoothed laws are normalised, so Ẑ estimates 1.
+    /// let p = GaussianMixture::<f64>::new(
+    ///     vec![0.2, 0.8],
+    ///     vec![vec![-3.0], vec![3.0]],
+    ///     vec![0.25, 0.25],
+    /// )?;
+    /// let sig = SigmaLevels::geometric(5.0, 0.3, 8)?;
+    /// let run = Smc::new(2000, Move::mala(0.02, 2)?).seed(1).run_noise(&p, &sig)?;
+    /// assert!(run.log_z().abs() < 0.1);
+    /// let right: f64 = run
+    ///     .weights()
+    ///     .iter()
+    ///     .zip(run.particles())
+    ///     .filter(|(_, x)| **x > 0.0)
+    ///     .map(|(w, _)| w)
+    ///     .sum();
+    /// assert!((right - 0.8).abs() < 0.05);
+    /// # Ok::<(), langevin::Error>(())
+    /// ```
+    pub fn run_noise<T, P>(&self, p: &P, sigmas: &SigmaLevels<T>) -> Result<SmcRun<T>>
+    where
+        T: Real,
+        P: NoiseConditionalLogDensity<Scalar = T>
+            + NoiseConditionalScore<Scalar = T>
+            + ExactSample<Scalar = T>
+            + Sync,
+    {
+        self.validate_common()?;
+        self.run_noise_one(p, sigmas, 0)
+    }
+
+    /// `replicates` independent runs of [`Smc::run_noise`] (streams as in the module docs)
+    /// and the combined `log Z̄` with its standard error.
+    ///
+    /// # Errors
+    /// As [`Smc::run_noise`]; [`Error::InvalidParameter`] for fewer than 2 replicates.
+    pub fn run_noise_replicates<T, P>(
+        &self,
+        p: &P,
+        sigmas: &SigmaLevels<T>,
+        replicates: usize,
+    ) -> Result<SmcEstimate<T>>
+    where
+        T: Real,
+        P: NoiseConditionalLogDensity<Scalar = T>
+            + NoiseConditionalScore<Scalar = T>
+            + ExactSample<Scalar = T>
+            + Sync,
+    {
+        self.validate_common()?;
+        check_replicates(replicates)?;
+        combine(
+            (0..replicates)
+                .map(|r| self.run_noise_one(p, sigmas, r as u64))
+                .collect::<Result<Vec<_>>>()?,
+        )
+    }
+
+    fn run_noise_one<T, P>(
+        &self,
+        p: &P,
+        sigmas: &SigmaLevels<T>,
+        replicate: u64,
+    ) -> Result<SmcRun<T>>
+    where
+        T: Real,
+        P: NoiseConditionalLogDensity<Scalar = T>
+            + NoiseConditionalScore<Scalar = T>
+            + ExactSample<Scalar = T>
+            + Sync,
+    {
+        let path = NoisePath {
+            p,
+            sigmas: sigmas.as_slice(),
+        };
+        let steps = (1..sigmas.len()).map(|i| i as f64).collect();
+        self.drive(&path, &Schedule::Fixed(steps), replicate)
     }
 
     fn run_one<T, P0, P1>(&self, p0: &P0, p1: &P1, replicate: u64) -> Result<SmcRun<T>>
@@ -502,7 +761,20 @@ impl Smc {
         P0: LogDensity<Scalar = T> + Score<Scalar = T> + ExactSample<Scalar = T> + Sync,
         P1: LogDensity<Scalar = T> + Score<Scalar = T> + Sync,
     {
-        let (n, d) = (self.n, p1.dim());
+        let path = GeometricPath { p0, p1 };
+        self.drive(&path, &self.schedule, replicate)
+    }
+
+    /// The driver shared by both paths: positions `0 = t₀ < t₁ < … < t_T = path.end()`
+    /// (β on the geometric path, the level index on the noise-level path); incremental
+    /// weight `(t' − t) ℓ_t(x)` with `ℓ_t` from [`SmcPath::ell`].
+    fn drive<T, Q>(&self, path: &Q, schedule: &Schedule, replicate: u64) -> Result<SmcRun<T>>
+    where
+        T: Real,
+        Q: SmcPath<T>,
+    {
+        let (n, d) = (self.n, path.dim());
+        let end = path.end();
         let base = replicate.wrapping_mul(n as u64 + 1);
         let mut rngs: Vec<ChainRng> = (0..n).map(|i| stream(self.seed, base + i as u64)).collect();
         let mut rs_rng = stream(self.seed, base + n as u64);
@@ -514,14 +786,13 @@ impl Smc {
         let threads = self.threads;
 
         // Initial draws and ℓ_i, in parallel, one stream per slot.
-        let ell_of = |x: &[T]| -> f64 { (p1.log_density(x) - p0.log_density(x)).to_f64() };
         crate::pool::in_pool(threads, || {
             xs.par_chunks_mut(d)
                 .zip(rngs.par_iter_mut())
                 .zip(ell.par_iter_mut())
                 .for_each(|((x, rng), e)| {
-                    p0.sample_into(rng, x);
-                    *e = ell_of(x);
+                    path.sample_start(rng, x);
+                    *e = path.ell(0.0, x);
                 })
         })?;
 
@@ -529,7 +800,7 @@ impl Smc {
         let mut log_z = 0.0f64;
         let mut levels = Vec::new();
         let mut fixed_idx = 0usize;
-        while beta < 1.0 {
+        while beta < end {
             if let Some(i) = ell
                 .iter()
                 .zip(&log_w)
@@ -537,13 +808,14 @@ impl Smc {
             {
                 return Err(Error::InvalidConfig {
                     reason: format!(
-                        "log p1(x) − log p0(x) = {} at particle {i} (β = {beta}); both log \
-                         densities must be finite or −∞ on the reference's support",
+                        "log-density difference {} between consecutive SMC levels at particle \
+                         {i} (position {beta}); both log densities must be finite or −∞ on the \
+                         particles' support",
                         ell[i]
                     ),
                 });
             }
-            let next = match &self.schedule {
+            let next = match schedule {
                 Schedule::Fixed(b) => {
                     let v = b[fixed_idx];
                     fixed_idx += 1;
@@ -560,9 +832,9 @@ impl Smc {
                             ),
                         });
                     }
-                    let span = 1.0 - beta;
+                    let span = end - beta;
                     if cess(&log_w, &ell, span) >= *rho {
-                        1.0
+                        end
                     } else {
                         let (mut lo, mut hi) = (0.0f64, span);
                         for _ in 0..100 {
@@ -584,7 +856,7 @@ impl Smc {
                                 ),
                             });
                         }
-                        (beta + lo).min(1.0)
+                        (beta + lo).min(end)
                     }
                 }
             };
@@ -597,8 +869,8 @@ impl Smc {
             if !inc.is_finite() {
                 return Err(Error::InvalidConfig {
                     reason: format!(
-                        "every SMC weight vanished at β = {next}: p1 is zero where the \
-                         particles are; choose a reference p0 that covers p1"
+                        "every SMC weight vanished at position {next}: the next level is zero \
+                         where the particles are; choose a start that covers the target"
                     ),
                 });
             }
@@ -621,20 +893,23 @@ impl Smc {
                 log_w.fill(-(n as f64).ln());
             }
             beta = next;
-            // 3. Move on p_β with the crate's kernels, then refresh ℓ.
-            let path = Geometric::new(p0, p1, T::c(beta))?;
+            // 3. Move on the level at `beta` with the crate's kernels, then refresh ℓ.
+            let level = path.level(beta)?;
+            let ell_at = |x: &[T]| path.ell(beta, x);
+            let h = T::c(self.mv.h * path.step_scale(beta));
             let acc = match self.mv.kind {
                 MoveKind::Mala => {
-                    let k = Mala::new(path, T::c(self.mv.h))?;
-                    self.move_all(&k, &mut xs, &mut rngs, &log_w, &mut ell, &ell_of)?
+                    let k = Mala::new(level, h)?;
+                    self.move_all(&k, &mut xs, &mut rngs, &log_w, &mut ell, &ell_at)?
                 }
                 MoveKind::Ula => {
-                    let k = Ula::new(path, T::c(self.mv.h))?;
-                    self.move_all(&k, &mut xs, &mut rngs, &log_w, &mut ell, &ell_of)?
+                    let k = Ula::new(level, h)?;
+                    self.move_all(&k, &mut xs, &mut rngs, &log_w, &mut ell, &ell_at)?
                 }
             };
             levels.push(SmcLevel {
-                beta,
+                beta: beta / end,
+                sigma: path.sigma(beta),
                 log_z_increment: inc,
                 ess,
                 resampled,

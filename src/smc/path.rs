@@ -1,4 +1,6 @@
-use crate::density::{LogDensity, Score, Target};
+use crate::density::{
+    LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target,
+};
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
@@ -168,5 +170,76 @@ where
             }
             Some(a * l0 + b * l1)
         })
+    }
+}
+
+/// One point of the noise-level path of annealed Langevin: the target smoothed by
+/// `N(0, σ² I)`, `p_σ = p ∗ N(0, σ² I)`, seen as an ordinary [`Target`] with
+/// [`LogDensity`] `log p_σ` ([`NoiseConditionalLogDensity::log_density_sigma`]) and
+/// [`Score`] `∇log p_σ` ([`NoiseConditionalScore::score_sigma_into`]).
+///
+/// [`crate::smc::Smc::run_noise`] builds one [`crate::Mala`] on `Smoothed` per noise level,
+/// exactly as it builds one on [`Geometric`] per inverse temperature.
+///
+/// # Example
+/// ```
+/// use langevin::prelude::*;
+/// use langevin::smc::Smoothed;
+/// use langevin::targets::GaussianMixture;
+/// // N(2, 1) smoothed by N(0, 3): N(2, 4), whose score vanishes at 2.
+/// let p = GaussianMixture::<f64>::new(vec![1.0], vec![vec![2.0]], vec![1.0])?;
+/// let s = Smoothed::new(&p, 3f64.sqrt())?;
+/// assert!(s.score(&[2.0])[0].abs() < 1e-12);
+/// assert!((s.score(&[0.0])[0] - 0.5).abs() < 1e-12);
+/// # Ok::<(), langevin::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Smoothed<'a, P: Target> {
+    p: &'a P,
+    sigma: P::Scalar,
+}
+
+impl<'a, P: Target> Smoothed<'a, P> {
+    /// `p` smoothed by `N(0, sigma² I)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `sigma` is finite and `≥ 0`.
+    pub fn new(p: &'a P, sigma: P::Scalar) -> Result<Self> {
+        let s = sigma.to_f64();
+        if !(s.is_finite() && s >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "sigma",
+                value: s,
+                expected: "a finite noise level σ ≥ 0",
+            });
+        }
+        Ok(Self { p, sigma })
+    }
+
+    /// The noise level σ.
+    pub fn sigma(&self) -> P::Scalar {
+        self.sigma
+    }
+}
+
+impl<P: Target> Target for Smoothed<'_, P> {
+    type Scalar = P::Scalar;
+    fn dim(&self) -> usize {
+        self.p.dim()
+    }
+}
+
+impl<P: NoiseConditionalLogDensity> LogDensity for Smoothed<'_, P> {
+    fn log_density(&self, x: &[P::Scalar]) -> P::Scalar {
+        self.p.log_density_sigma(x, self.sigma)
+    }
+}
+
+impl<P: NoiseConditionalScore> Score for Smoothed<'_, P> {
+    fn score_into(&self, x: &[P::Scalar], out: &mut [P::Scalar]) {
+        self.p.score_sigma_into(x, self.sigma, out);
+    }
+    fn log_density_and_score(&self, x: &[P::Scalar], out: &mut [P::Scalar]) -> Option<P::Scalar> {
+        self.p.log_density_and_score_sigma(x, self.sigma, out)
     }
 }
