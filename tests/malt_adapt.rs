@@ -3,7 +3,8 @@
 //! and the frozen kernel after warm-up.
 
 use langevin::adapt::{Adaptive, AdaptiveState};
-use langevin::mcmc::{MALT_OPTIMAL_TIME_FACTOR, Malt, MaltAdaptation, MaltState};
+use langevin::adapt::{MALT_OPTIMAL_TIME_FACTOR, MaltAdaptation};
+use langevin::mcmc::{Malt, MaltState};
 use langevin::prelude::*;
 use langevin::rng::{ChainRng, stream};
 use langevin::targets::Gaussian;
@@ -15,7 +16,7 @@ fn aniso3() -> Gaussian<f64> {
 }
 
 type Auto = Adaptive<Malt<Gaussian<f64>>, MaltAdaptation>;
-type St = AdaptiveState<MaltState<f64>, langevin::mcmc::MaltAdaptationState>;
+type St = AdaptiveState<MaltState<f64>, langevin::adapt::MaltAdaptationState>;
 
 /// Warms one chain up through the kernel's warm-up hooks exactly as the driver does.
 fn warm(k: &Auto, chain: usize, warmup: usize, seed: u64) -> (St, ChainRng) {

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`StepSizeAdaptation`] | `h` by [`DualAveraging`] | any [`crate::mcmc::MetropolisAdjusted`] kernel ([`crate::Mala`], [`crate::mcmc::PrecondMala`]) |
 //! | [`WindowedAdaptation`] | `h` and the metric `M` (none / diagonal / dense) in [`WarmupSchedule`] windows | [`crate::mcmc::MetropolisAdjusted`] `+` [`crate::mcmc::TunableMetric`] ([`crate::mcmc::PrecondMala`]) |
-//! | [`crate::mcmc::MaltAdaptation`] | `h` by [`DualAveraging`], MALT's integration time `τ` and friction `γ` from the widest scale of the warm-up draws | [`crate::mcmc::Malt`] ([`crate::mcmc::Malt::auto`]) |
+//! | [`MaltAdaptation`] | `h` by [`DualAveraging`], MALT's integration time `τ` and friction `γ` from the widest scale of the warm-up draws | [`crate::mcmc::Malt`] ([`crate::mcmc::Malt::auto`]) |
 //!
 //! | [`Adaptive`] | a kernel bundled with its adaptation: `Sampler::run` adapts it with no `run_with` ([`crate::Mala::auto`], [`crate::mcmc::PrecondMala::auto`]) | any |
 //!
@@ -27,11 +27,13 @@
 
 mod auto;
 mod dual_averaging;
+mod malt;
 mod welford;
 mod windowed;
 
 pub use auto::{Adaptive, AdaptiveState};
 pub use dual_averaging::DualAveraging;
+pub use malt::{MALT_OPTIMAL_TIME_FACTOR, MaltAdaptation, MaltAdaptationState};
 pub use welford::Welford;
 pub use windowed::{
     MetricAdaptation, StepSizeAdaptation, WarmupSchedule, WindowedAdaptation, WindowedState,

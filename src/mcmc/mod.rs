@@ -19,7 +19,7 @@ mod ula;
 
 pub use barker::{Barker, BarkerState, barker_log_acceptance};
 pub use mala::{DIVERGENCE_LOG_RATIO, Mala, MalaState, mala_log_acceptance};
-pub use malt::{MALT_OPTIMAL_TIME_FACTOR, Malt, MaltAdaptation, MaltAdaptationState, MaltState};
+pub use malt::{Malt, MaltState};
 pub use precond::{
     Metric, PrecondMala, PrecondMalaState, PrecondUla, PrecondUlaState, TunableMetric,
     precond_mala_log_acceptance,
