@@ -292,8 +292,12 @@ fn sigmoid<T: Real>(z: T) -> T {
 fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // Round to nearest by the 1.5·2²³ trick (`round` would be a libm call without SSE4.1).
+    // The bits of `t` are those of MAGIC plus the integer n (|n| < 2²²), so 2ⁿ is built by
+    // integer operations on them; a float-to-int `as` cast (saturating, NaN-checked) would not
+    // vectorise.
     const MAGIC: f32 = 12_582_912.0;
-    let n = (x * core::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    let t = x * core::f32::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let mut p = 1.987_569_1e-4f32;
     p = p * r + 1.398_2e-3;
@@ -302,7 +306,7 @@ fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    e * f32::from_bits(t.to_bits().wrapping_sub(MAGIC.to_bits() - 127) << 23)
 }
 
 /// `C = α A B + β C` for row-major / strided operands through nalgebra's `gemm` (which hands
