@@ -118,3 +118,64 @@ fn whole_batch_corrector_thread_count_independent() -> Result<()> {
     assert_eq!(r1, r2);
     Ok(())
 }
+
+/// Failures inside the lock-step corrector are typed errors naming the particle: a score
+/// that is NaN only for particle 100 (block 1) stops the run at time step 0 naming particle
+/// 100 — not particle 0, whose step the shared h would otherwise poison — and a panicking
+/// score is caught ([`Error::ChainPanicked`]) instead of aborting. Bugs caught: a NaN norm
+/// summed into h and reported on the wrong particle, a panic escaping the parallel pass.
+#[test]
+fn corrector_failures_are_typed_errors() -> Result<()> {
+    use langevin::Error;
+    use langevin::annealed::TimeConditionalScore;
+    use langevin::density::Target;
+    struct Odd(bool);
+    impl Target for Odd {
+        type Scalar = f64;
+        fn dim(&self) -> usize {
+            1
+        }
+    }
+    impl TimeConditionalScore for Odd {
+        fn score_t_into(&self, x: &[f64], _t: f64, out: &mut [f64]) {
+            // Particle 100 starts at 100.0 (see the init below).
+            if (x[0] - 100.0).abs() < 0.5 {
+                if self.0 {
+                    panic!("score failed");
+                }
+                out[0] = f64::NAN;
+            } else {
+                out[0] = -x[0];
+            }
+        }
+    }
+    let sde = Vp::<f64>::linear(1, 0.1, 20.0)?;
+    let init = |i: usize, _: &mut langevin::rng::ChainRng, x: &mut [f64]| x[0] = i as f64;
+    let corr = LangevinCorrector {
+        snr: 0.16,
+        steps: 1,
+    };
+    let run = ParticleRun::new(200).seed(1).threads(2);
+    let nan =
+        ReverseSampler::new(sde, Odd(false), 10, EPS, Predictor::EulerMaruyama)?.corrector(corr)?;
+    let err = nan.run(&run, &init).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFiniteState {
+                chain: 100,
+                step: 0,
+                coordinate: 0
+            }
+        ),
+        "{err:?}"
+    );
+    let panics =
+        ReverseSampler::new(sde, Odd(true), 10, EPS, Predictor::EulerMaruyama)?.corrector(corr)?;
+    let err = panics.run(&run, &init).unwrap_err();
+    assert!(
+        matches!(err, Error::ChainPanicked { chain: 64, .. }),
+        "{err:?}"
+    );
+    Ok(())
+}
