@@ -183,8 +183,9 @@ fn mode_counts<'a>(gmm: &GaussianMixture<f64>, xs: impl Iterator<Item = &'a [f64
 ///   (VP-SDE, 500 Euler–Maruyama steps + one Langevin corrector step, snr 0.16, exact marginal
 ///   score) must pass a χ² goodness-of-fit test (7 df) on the nearest-mode counts, α = 2e-6
 ///   split between the two (critical value 40.52). Their residual biases are small at this
-///   budget: measured χ² = 7.6 (annealed) and 6.4 (PC) with these seeds (mean under the
-///   null: 7), and 8.8 and 5.8 at C = 4000 in the `gmm8` example, i.e. χ²/C ≲ 2e-3.
+///   budget: measured χ² = 7.6 (annealed) and 7.0 (PC, whole-batch corrector steps) with
+///   these seeds (mean under the null: 7), and 8.8 and 3.4 at C = 4000 in the `gmm8` example,
+///   i.e. χ²/C ≲ 2e-3.
 /// * Plain ULA with the same start, h = h_L and the same budget (1000 steps) provably fails:
 ///   neighbouring modes are 3.06 apart (≈ 10 std), so the chance of a barrier crossing in
 ///   1000 steps is negligible and each particle keeps the mode of its starting basin; the

@@ -755,7 +755,7 @@ fn f32_samplers_and_scores() -> Result<()> {
     Ok(())
 }
 
-/// Reverse samplers with randomness (EM + Langevin corrector with block-averaged SNR steps,
+/// Reverse samplers with randomness (EM + Langevin corrector with whole-batch SNR steps,
 /// ancestral, DDIM η = 1) give bit-identical particles on 1 and 2 threads. Bugs caught: SNR
 /// norms averaged over a thread's share of particles, per-thread RNGs.
 #[test]

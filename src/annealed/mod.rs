@@ -43,8 +43,10 @@
 //!
 //! Every sampler runs the particles of a [`ParticleRun`] in parallel blocks of fixed size;
 //! particle i draws every random number from `rng::stream(seed, i)`, so results are
-//! bit-identical on any number of threads. A non-finite particle stops the run with
-//! [`crate::Error::NonFiniteState`] naming the particle (`chain`) and the step.
+//! bit-identical on any number of threads (the Langevin corrector of [`ReverseSampler`], whose
+//! step is a whole-batch statistic, reduces it over the blocks in block order). A non-finite
+//! particle stops the run with [`crate::Error::NonFiniteState`] naming the particle (`chain`)
+//! and the step.
 //!
 //! ## References
 //! * Y. Song, S. Ermon (2019), Generative modeling by estimating gradients of the data

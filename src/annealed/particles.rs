@@ -186,7 +186,7 @@ impl<T: Real> Block<T> {
 
 /// The first (particle, coordinate) of the row-major `x` that is not finite (one vectorised
 /// pass when everything is finite).
-fn first_non_finite<T: Real>(x: &[T], d: usize) -> Option<(usize, usize)> {
+pub(crate) fn first_non_finite<T: Real>(x: &[T], d: usize) -> Option<(usize, usize)> {
     if crate::real::all_finite(x) {
         return None;
     }
@@ -249,6 +249,105 @@ impl<T, F: Fn(usize, &mut ChainRng, &mut [T]) + Sync> ParticleInit<T> for F {
     fn init(&self, i: usize, rng: &mut ChainRng, x0: &mut [T]) {
         self(i, rng, x0)
     }
+}
+
+/// The blocks of a run advanced in lock-step: [`Lockstep::par`] runs one pass over every block
+/// in parallel and returns the per-block outputs in block order, so a sampler can reduce a
+/// statistic over the whole batch (in that fixed order, independent of the thread count)
+/// between two passes.
+pub(crate) struct Lockstep<T> {
+    blocks: Vec<Block<T>>,
+}
+
+impl<T: Real> Lockstep<T> {
+    /// One parallel pass of `f` over the blocks; the first error (or caught panic) in block
+    /// order wins.
+    pub fn par<R, F>(&mut self, f: F) -> Result<Vec<R>>
+    where
+        R: Send,
+        F: Fn(&mut Block<T>) -> Result<R> + Sync,
+    {
+        self.blocks
+            .par_iter_mut()
+            .map(|blk| {
+                let start = blk.start;
+                match catch_unwind(AssertUnwindSafe(|| f(blk))) {
+                    Ok(r) => r,
+                    Err(payload) => Err(Error::ChainPanicked {
+                        chain: start,
+                        iteration: None,
+                        message: crate::pool::panic_message(payload.as_ref()),
+                        partial: None,
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Like [`run_blocks`], but `driver` advances all blocks together through [`Lockstep::par`]
+/// passes (inside the run's thread pool). Every block is allocated for the whole run (scratch
+/// `s`, `y` of n × d each besides the positions).
+pub(crate) fn run_lockstep<T, I, F>(
+    run: &ParticleRun,
+    d: usize,
+    init: &I,
+    driver: F,
+) -> Result<Particles<T>>
+where
+    T: Real,
+    I: ParticleInit<T> + ?Sized,
+    F: FnOnce(&mut Lockstep<T>) -> Result<()> + Send,
+{
+    if d == 0 {
+        return Err(Error::ZeroDimension { what: "target" });
+    }
+    if let Some(len) = init.start_len() {
+        crate::error::check_len("particle start point", d, len)?;
+    }
+    let n = run.n;
+    let job = || -> Result<Vec<T>> {
+        let mut ls = Lockstep {
+            blocks: (0..n.div_ceil(BLOCK))
+                .map(|b| {
+                    let start = b * BLOCK;
+                    let len = BLOCK.min(n - start);
+                    Block {
+                        start,
+                        x: vec![T::zero(); len * d],
+                        rngs: (start..start + len)
+                            .map(|i| stream(run.seed, i as u64))
+                            .collect(),
+                        s: vec![T::zero(); len * d],
+                        y: vec![T::zero(); len * d],
+                        z: Vec::new(),
+                        work: Vec::new(),
+                    }
+                })
+                .collect(),
+        };
+        ls.par(|blk| {
+            for p in 0..blk.len() {
+                let start = blk.start;
+                init.init(start + p, &mut blk.rngs[p], &mut blk.x[p * d..(p + 1) * d]);
+            }
+            match first_non_finite(&blk.x, d) {
+                Some((p, c)) => Err(Error::InvalidInitialState {
+                    chain: blk.start + p,
+                    reason: format!("x0[{c}] is not finite"),
+                }),
+                None => Ok(()),
+            }
+        })?;
+        driver(&mut ls)?;
+        let mut data = Vec::with_capacity(n * d);
+        for b in &ls.blocks {
+            data.extend_from_slice(&b.x);
+        }
+        Ok(data)
+    };
+    let data = crate::pool::in_pool(run.threads, job)??;
+    Ok(Particles { dim: d, data })
 }
 
 /// Runs `body` on every block in parallel; returns the particles and the per-block outputs
