@@ -30,48 +30,18 @@
 //!
 //! Run with `cargo run --release --example digits` (a few seconds).
 
-use flate2::read::GzDecoder;
 use langevin::annealed::{
     AnnealedLangevin, EmpiricalScore, LevelStep, Marginal, ParticleRun, Particles, Predictor,
     ReverseSampler, SigmaLevels, Vp,
 };
 use langevin::prelude::*;
 use langevin::rng::ChainRng;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
+
+#[path = "common/data.rs"]
+mod data;
 
 const D: usize = 64;
-
-fn load() -> std::io::Result<Vec<f64>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv.gz");
-    let r = BufReader::new(GzDecoder::new(std::fs::File::open(path)?));
-    let mut data = Vec::new();
-    for line in r.lines() {
-        let line = line?;
-        let vals: Vec<f64> = line
-            .split(',')
-            .filter_map(|v| v.trim().parse().ok())
-            .collect();
-        if vals.len() == D + 1 {
-            data.extend(vals[..D].iter().map(|v| v / 16.0));
-        }
-    }
-    Ok(data)
-}
-
-fn ascii(x: &[f64]) -> Vec<String> {
-    const RAMP: &[u8] = b" .:-=+*#%@";
-    x.chunks(8)
-        .map(|r| {
-            r.iter()
-                .map(|&v| {
-                    let k = (v.clamp(0.0, 1.0) * (RAMP.len() - 1) as f64).round() as usize;
-                    let c = RAMP[k] as char;
-                    format!("{c}{c}")
-                })
-                .collect()
-        })
-        .collect()
-}
 
 fn write_pgm(path: &str, rows: &[&Particles<f64>], per_row: usize) -> std::io::Result<()> {
     let (scale, pad) = (4, 2);
@@ -105,7 +75,7 @@ fn report(name: &str, emp: &EmpiricalScore<f64>, ps: &Particles<f64>) {
 }
 
 fn main() -> Result<()> {
-    let data = load().expect("read examples/data/digits.csv.gz");
+    let data = data::digits().expect("read examples/data/digits.csv.gz");
     let n = data.len() / D;
     let emp = EmpiricalScore::new(data.clone(), D)?;
     // The typical spacing of the data: distance of a training image to its nearest other one.
@@ -175,9 +145,9 @@ fn main() -> Result<()> {
     );
     for i in 0..3 {
         let (a, b, c) = (
-            ascii(rev_den.get(i)),
-            ascii(al_out.get(i)),
-            ascii(blur.get(i)),
+            data::ascii(rev_den.get(i)),
+            data::ascii(al_out.get(i)),
+            data::ascii(blur.get(i)),
         );
         for r in 0..8 {
             println!("  {}  |  {}  |  {}", a[r], b[r], c[r]);

@@ -22,14 +22,15 @@
 //! `langevin-digits-learned.png` in the system's temporary directory: 64 learned samples,
 //! then 16 held-out real digits and 16 empirical-score samples.
 
-use flate2::read::GzDecoder;
 use langevin::annealed::{AnnealedLangevin, EmpiricalScore, LevelStep, ParticleRun, SigmaLevels};
 use langevin::neural::{Embedding, LrSchedule, NcsnMlp, TrainConfig};
 use langevin::prelude::*;
 use langevin::rng::ChainRng;
 use rand::seq::SliceRandom;
-use std::io::{BufRead, BufReader};
 use std::time::Instant;
+
+#[path = "common/data.rs"]
+mod data;
 
 const D: usize = 64;
 const HELD_OUT: usize = 300;
@@ -38,38 +39,6 @@ const SIGMA_MAX: f64 = 5.0;
 const SIGMA_MIN: f64 = 0.02;
 const HIDDEN: usize = 256;
 const EPOCHS: usize = 1000;
-
-fn load() -> std::io::Result<Vec<f64>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv.gz");
-    let r = BufReader::new(GzDecoder::new(std::fs::File::open(path)?));
-    let mut data = Vec::new();
-    for line in r.lines() {
-        let line = line?;
-        let vals: Vec<f64> = line
-            .split(',')
-            .filter_map(|v| v.trim().parse().ok())
-            .collect();
-        if vals.len() == D + 1 {
-            data.extend(vals[..D].iter().map(|v| v / 16.0));
-        }
-    }
-    Ok(data)
-}
-
-fn ascii(x: &[f64]) -> Vec<String> {
-    const RAMP: &[u8] = b" .:-=+*#%@";
-    x.chunks(8)
-        .map(|r| {
-            r.iter()
-                .map(|&v| {
-                    let k = (v.clamp(0.0, 1.0) * (RAMP.len() - 1) as f64).round() as usize;
-                    let c = RAMP[k] as char;
-                    format!("{c}{c}")
-                })
-                .collect()
-        })
-        .collect()
-}
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
@@ -94,7 +63,7 @@ fn summary(name: &str, d: &[f64], near: f64) {
 }
 
 fn main() -> Result<()> {
-    let all = load().expect("read examples/data/digits.csv.gz");
+    let all = data::digits().expect("read examples/data/digits.csv.gz");
     let n_all = all.len() / D;
     // A seeded random split: HELD_OUT images aside, the rest for training.
     let mut idx: Vec<usize> = (0..n_all).collect();
@@ -219,7 +188,10 @@ fn main() -> Result<()> {
     println!("\nfirst learned samples | their nearest training images:");
     for x in learned.iter().take(3) {
         let (j, _) = emp.nearest(x);
-        let (a, b) = (ascii(x), ascii(emp.point(j).unwrap_or(&[0.0; D])));
+        let (a, b) = (
+            data::ascii(x),
+            data::ascii(emp.point(j).unwrap_or(&[0.0; D])),
+        );
         for r in 0..8 {
             println!("  {}  |  {}", a[r], b[r]);
         }

@@ -43,45 +43,14 @@ use langevin::prelude::*;
 use langevin::targets::LogisticPosterior;
 use std::time::Instant;
 
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/data/breast_cancer.csv"
-);
+#[path = "common/data.rs"]
+mod data;
+
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/examples/data/logreg_reference.txt"
 );
 const PRIOR_SD: f64 = 1.0;
-
-fn load() -> std::result::Result<LogisticPosterior<f64>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(DATA)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty data file")?.split(',').collect();
-    // `rows,features,<class names…>`
-    let [n, k, ..] = header[..] else {
-        return Err("the header must start with `rows,features`".into());
-    };
-    let n: usize = n.trim().parse()?;
-    let k: usize = k.trim().parse()?;
-    let mut feats = Vec::with_capacity(n * k);
-    let mut labels = Vec::with_capacity(n);
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let vals: Vec<f64> = line
-            .split(',')
-            .map(|v| v.trim().parse::<f64>())
-            .collect::<std::result::Result<_, _>>()?;
-        if vals.len() != k + 1 {
-            return Err(format!("expected {} columns, got {}", k + 1, vals.len()).into());
-        }
-        feats.extend_from_slice(&vals[..k]);
-        labels.push(vals[k]);
-    }
-    if labels.len() != n {
-        return Err(format!("header says {n} rows, found {}", labels.len()).into());
-    }
-    let x = LogisticPosterior::standardized_design(&feats, n);
-    Ok(LogisticPosterior::new(x, labels, PRIOR_SD)?)
-}
 
 struct Row {
     name: &'static str,
@@ -115,7 +84,7 @@ fn read_reference(d: usize) -> Option<(Vec<f64>, Vec<f64>)> {
 }
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let post = load()?;
+    let post = data::breast_cancer(PRIOR_SD)?;
     let d = post.dim();
     let init = vec![vec![0.0; d]];
     if std::env::args().any(|a| a == "--reference") {

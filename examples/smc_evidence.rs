@@ -34,42 +34,15 @@
 
 use langevin::prelude::*;
 use langevin::smc::{Move, Smc};
-use langevin::targets::{Gaussian, LogisticPosterior};
+use langevin::targets::Gaussian;
 use nalgebra::{DMatrix, Dyn, linalg::Cholesky};
 use rand_distr::{ChiSquared, Distribution};
 use std::time::Instant;
 
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/data/breast_cancer.csv"
-);
-const PRIOR_SD: f64 = 1.0;
+#[path = "common/data.rs"]
+mod data;
 
-fn load() -> std::result::Result<LogisticPosterior<f64>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(DATA)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty data file")?.split(',').collect();
-    let [n, k, ..] = header[..] else {
-        return Err("the header must start with `rows,features`".into());
-    };
-    let n: usize = n.trim().parse()?;
-    let k: usize = k.trim().parse()?;
-    let mut feats = Vec::with_capacity(n * k);
-    let mut labels = Vec::with_capacity(n);
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let vals: Vec<f64> = line
-            .split(',')
-            .map(|v| v.trim().parse::<f64>())
-            .collect::<std::result::Result<_, _>>()?;
-        if vals.len() != k + 1 {
-            return Err(format!("expected {} columns, got {}", k + 1, vals.len()).into());
-        }
-        feats.extend_from_slice(&vals[..k]);
-        labels.push(vals[k]);
-    }
-    let x = LogisticPosterior::standardized_design(&feats, n);
-    Ok(LogisticPosterior::new(x, labels, PRIOR_SD)?)
-}
+const PRIOR_SD: f64 = 1.0;
 
 /// `log mean exp(l)` and its delta-method standard error `sd(w)/(√M mean w)`.
 fn log_mean_exp_se(l: &[f64]) -> (f64, f64) {
@@ -82,7 +55,7 @@ fn log_mean_exp_se(l: &[f64]) -> (f64, f64) {
 }
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let post = load()?;
+    let post = data::breast_cancer(PRIOR_SD)?;
     let d = post.dim();
     let norm = -0.5 * d as f64 * (2.0 * std::f64::consts::PI * PRIOR_SD * PRIOR_SD).ln();
     let (mode, cov) = post.laplace()?;
