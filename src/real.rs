@@ -42,6 +42,17 @@ pub trait Real:
     fn neg_infinity() -> Self;
     /// Machine epsilon of the type.
     fn epsilon() -> Self;
+    /// Replaces every entry `v` of `xs` by `e^v` — the weights of a log-sum-exp.
+    ///
+    /// For `f64` this is [`exp_in_place_f64`]: a branch-free polynomial that the compiler
+    /// vectorises, accurate to a few ulp, with results below `f64::MIN_POSITIVE` flushed to
+    /// zero; for `f32` it is the standard library's `exp` entry by entry.
+    #[inline]
+    fn exp_in_place(xs: &mut [Self]) {
+        for x in xs.iter_mut() {
+            *x = x.exp();
+        }
+    }
 }
 
 macro_rules! impl_real {
@@ -78,8 +89,42 @@ macro_rules! impl_real {
         }
     };
 }
-impl_real!(f64);
 impl_real!(f32);
+
+impl Real for f64 {
+    #[inline(always)]
+    fn c(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)
+    }
+    #[inline(always)]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    #[inline(always)]
+    fn infinity() -> Self {
+        f64::INFINITY
+    }
+    #[inline(always)]
+    fn neg_infinity() -> Self {
+        f64::NEG_INFINITY
+    }
+    #[inline(always)]
+    fn epsilon() -> Self {
+        f64::EPSILON
+    }
+    #[inline]
+    fn exp_in_place(xs: &mut [Self]) {
+        exp_in_place_f64(xs)
+    }
+}
 
 /// Fills `out` with independent standard normal draws.
 #[inline]
@@ -215,4 +260,66 @@ impl<T: Real> StreamingLogSumExp<T> {
 pub(crate) mod scalar_traits {
     pub use nalgebra::ComplexField;
     pub use num_traits::{One, Zero};
+}
+
+/// `e^x` for every entry of `xs`, in place: a branch-free evaluation that the compiler
+/// vectorises (the weights of a log-sum-exp are its main use).
+///
+/// Method (Cody & Waite 1980; Muller, *Elementary Functions*, 3rd ed., §11): `x = n ln 2 + r`
+/// with `n = round(x / ln 2)` found by the 1.5·2⁵² rounding trick, `|r| ≤ ln 2 / 2`, `ln 2` split
+/// in a 32-bit head and a tail so `r` is exact to about 2⁻⁸⁵; `e^r` by its Taylor polynomial of
+/// degree 13 (truncation below 10⁻¹⁷ relative) in Horner form; the factor `2ⁿ` assembled
+/// in the exponent bits. Accuracy: at most 2 ulp from the correctly rounded value on
+/// `[−708, 709]` (tested against the standard library on 10⁶ points in `tests/fast_exp.rs`).
+/// Special values: `NaN` → `NaN`; `x > 709.78` → `+∞`; `x < −708` (results below
+/// `f64::MIN_POSITIVE`) → `0`, i.e. subnormal results are flushed to zero.
+pub fn exp_in_place_f64(xs: &mut [f64]) {
+    const LOG2E: f64 = core::f64::consts::LOG2_E;
+    // ln 2 = LN2_HI + LN2_LO with LN2_HI carrying 32 significant bits, so n · LN2_HI is exact
+    // for |n| < 2²¹.
+    const LN2_HI: f64 = 0.693_147_180_369_123_816_49;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    // Adding 1.5 · 2⁵² rounds to the nearest integer and leaves it in the low mantissa bits.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const LO: f64 = -708.0;
+    const HI: f64 = 709.782_712_893_384;
+    // 1/k! for k = 13, …, 2.
+    const C: [f64; 12] = [
+        1.0 / 6_227_020_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+    ];
+    for v in xs.iter_mut() {
+        let x = *v;
+        // `clamp` keeps NaN, which therefore flows through unchanged.
+        let xc = x.clamp(LO, HI);
+        let t = xc * LOG2E + ROUND;
+        let n = t - ROUND;
+        let r = (xc - n * LN2_HI) - n * LN2_LO;
+        let mut p = C[0];
+        for &c in &C[1..] {
+            p = p * r + c;
+        }
+        let er = (p * r + 1.0) * r + 1.0;
+        // The low mantissa bits of t hold 2⁵¹ + n (|n| ≤ 1024); shifting n + 1022 into the
+        // exponent field gives 2ⁿ⁻¹ (normal for every n in range), doubled exactly below.
+        let scale = f64::from_bits(t.to_bits().wrapping_add(1022) << 52);
+        let y = er * scale * 2.0;
+        *v = if x < LO {
+            0.0
+        } else if x > HI {
+            f64::INFINITY
+        } else {
+            y
+        };
+    }
 }

@@ -57,6 +57,13 @@ impl<T: Real> SmoothedLaw for GaussianMixture<T> {
     fn smoothed_log_density_and_score(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
         self.log_density_and_score_smoothed(x, alpha, tau2, out)
     }
+    fn smoothed_score_batch(&self, xs: &[T], alpha: T, tau2: T, out: &mut [T], work: &mut Vec<T>) {
+        let _ = work;
+        let d = self.dim();
+        for (x, o) in xs.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            self.score_smoothed(x, alpha, tau2, o);
+        }
+    }
 }
 
 /// A noise-conditional score `s(x, σ)` evaluated for many particles at once — what the

@@ -189,6 +189,27 @@ impl<T: Real> Gaussian<T> {
     /// Writes the score `−P (x − m)` into `out` and returns `(x − m)ᵀ P (x − m)`.
     #[inline]
     fn score_quad(&self, x: &[T], out: &mut [T]) -> T {
+        if let Cov::Iso { prec, .. } = &self.cov {
+            // One pass: out_i = p (m_i − x_i), q = p Σ (m_i − x_i)², eight accumulators.
+            let (m, n, p) = (&self.mean, x.len(), *prec);
+            let mut acc = [T::zero(); 8];
+            let chunks = n / 8;
+            for c in 0..chunks {
+                for k in 0..8 {
+                    let i = c * 8 + k;
+                    let y = m[i] - x[i];
+                    out[i] = y * p;
+                    acc[k] += y * y;
+                }
+            }
+            let mut s = sum8(&acc);
+            for i in chunks * 8..n {
+                let y = m[i] - x[i];
+                out[i] = y * p;
+                s += y * y;
+            }
+            return s * p;
+        }
         self.score_into(x, out);
         // (x − m)ᵀ P (x − m) = (m − x) · score
         let (m, n) = (&self.mean, x.len());

@@ -263,9 +263,13 @@ impl<T: Real> LogDensity for LogisticPosterior<T> {
 }
 
 impl<T: Real> LogisticPosterior<T> {
-    /// The score into `out` and, if `WITH_LP`, the log density, in one pass over the rows.
-    /// `e^(−|η|)` is computed once per row and shared by `σ(η)` and `softplus(η)`; without
-    /// the log density the `ln_1p` is skipped.
+    /// The score into `out` and, if `WITH_LP`, the log density, in blocks of [`ROWS`] rows:
+    /// `η_j = x_jᵀβ` for the block, then `e_j = e^(−|η_j|)` by one vectorised pass
+    /// ([`Real::exp_in_place`]), shared by `σ(η_j)` and `softplus(η_j)`, then the axpys
+    /// `out += (y_j − σ(η_j)) x_j`. The softplus terms of a block enter the log density as one
+    /// logarithm of the product `Π_j (1 + e_j)` (each factor in (1, 2], so the product of 64
+    /// stays below 2⁶⁴; absolute error ≤ 64 ulp of the block's term, against one `ln_1p` per
+    /// row). Without the log density the logarithm is skipped.
     #[inline]
     fn score_pass<const WITH_LP: bool>(&self, beta: &[T], out: &mut [T]) -> T {
         for (o, &b) in out.iter_mut().zip(beta) {
@@ -276,20 +280,42 @@ impl<T: Real> LogisticPosterior<T> {
         } else {
             T::zero()
         };
-        for (row, &yi) in self.x.chunks_exact(self.d).zip(&self.y) {
-            let eta = dot8(row, beta);
-            let e = (-eta.abs()).exp();
-            if WITH_LP {
-                lp += yi * eta - softplus_from(eta, e);
+        let d = self.d;
+        let mut eta = [T::zero(); ROWS];
+        let mut e = [T::zero(); ROWS];
+        for (xb, yb) in self.x.chunks(ROWS * d).zip(self.y.chunks(ROWS)) {
+            let nb = yb.len();
+            for (j, row) in xb.chunks_exact(d).enumerate() {
+                eta[j] = dot8(row, beta);
+                e[j] = -eta[j].abs();
             }
-            let r = yi - sigmoid_from(eta, e);
-            for (o, &xij) in out.iter_mut().zip(row) {
-                *o += r * xij;
+            T::exp_in_place(&mut e[..nb]);
+            if WITH_LP {
+                let mut prod = T::one();
+                for j in 0..nb {
+                    let pos = if eta[j] > T::zero() {
+                        eta[j]
+                    } else {
+                        T::zero()
+                    };
+                    lp += yb[j] * eta[j] - pos;
+                    prod *= T::one() + e[j];
+                }
+                lp -= prod.ln();
+            }
+            for (j, row) in xb.chunks_exact(d).enumerate() {
+                let r = yb[j] - sigmoid_from(eta[j], e[j]);
+                for (o, &xij) in out.iter_mut().zip(row) {
+                    *o += r * xij;
+                }
             }
         }
         lp
     }
 }
+
+/// Rows per block of the score pass (their `η` and `e^(−|η|)` live on the stack).
+const ROWS: usize = 64;
 
 impl<T: Real> Score for LogisticPosterior<T> {
     fn score_into(&self, beta: &[T], out: &mut [T]) {

@@ -3,7 +3,6 @@ use crate::density::{
     LogDensity, NoiseConditionalLogDensity, NoiseConditionalScore, Score, Target,
 };
 use crate::error::{check_finite, check_len};
-use crate::real::StreamingLogSumExp;
 #[allow(unused_imports)]
 use crate::real::scalar_traits::*;
 use crate::{Error, Real, Result};
@@ -48,8 +47,35 @@ pub struct GaussianMixture<T> {
     means: Vec<T>,
     /// K × d row-major variances.
     vars: Vec<T>,
+    /// d × K coordinate-major means (μ_ki at `i * K + k`): the isotropic evaluation loops
+    /// over components innermost, which vectorises.
+    means_t: Vec<T>,
+    /// K × d row-major precisions 1 / s_ki².
+    prec: Vec<T>,
     /// Per component: −½ (d log 2π + Σ_i log s_ki²).
     log_norm: Vec<T>,
+    /// Per component the variance s_k², when every component is isotropic.
+    iso_var: Option<Vec<T>>,
+    /// The variance shared by every component, when they are isotropic and equal.
+    common_var: Option<T>,
+}
+
+/// Components are processed in blocks of this many: their log terms live on the stack, the
+/// weights `e^{l_k − m}` are formed by one vectorised pass ([`Real::exp_in_place`]).
+const BLOCK: usize = 32;
+
+/// How the per-component variances of a smoothed evaluation are formed.
+#[derive(Clone, Copy)]
+enum Smooth<T> {
+    /// Isotropic components (any `(α, τ²)`): one precision and one normaliser per component,
+    /// means read coordinate-major.
+    Iso,
+    /// Isotropic components with one shared variance: `(precision, normaliser)` for all.
+    Common(T, T),
+    /// Diagonal components, `(α, τ²) = (1, 0)`: the stored precisions and normalisers.
+    Plain,
+    /// Diagonal components smoothed: per-coordinate variances `α² s_ki² + τ²`.
+    Diag,
 }
 
 impl<T: Real> GaussianMixture<T> {
@@ -133,13 +159,30 @@ impl<T: Real> GaussianMixture<T> {
             log_norm.push(T::c(-0.5 * (d as f64 * ln_2pi() + ln_det)));
         }
         let w: Vec<f64> = weights.iter().map(|&w| w.to_f64() / total).collect();
+        let iso_var: Option<Vec<T>> = flat_v
+            .chunks_exact(d)
+            .map(|v| v.iter().all(|&vi| vi == v[0]).then_some(v[0]))
+            .collect();
+        let common_var = iso_var
+            .as_ref()
+            .and_then(|v| v.iter().all(|&vk| vk == v[0]).then_some(v[0]));
+        let mut means_t = vec![T::zero(); k * d];
+        for (c, m) in flat_m.chunks_exact(d).enumerate() {
+            for (i, &mi) in m.iter().enumerate() {
+                means_t[i * k + c] = mi;
+            }
+        }
         Ok(Self {
             dim: d,
             log_w: w.iter().map(|&w| T::c(w.ln())).collect(),
             w,
+            means_t,
+            prec: flat_v.iter().map(|&v| T::one() / v).collect(),
             means: flat_m,
             vars: flat_v,
             log_norm,
+            iso_var,
+            common_var,
         })
     }
 
@@ -214,7 +257,7 @@ impl<T: Real> GaussianMixture<T> {
     pub fn nearest_component(&self, x: &[T]) -> usize {
         let mut best = (T::neg_infinity(), 0);
         for k in 0..self.w.len() {
-            let l = self.component_log_term(x, k, T::one(), T::zero());
+            let l = self.component_log_term(x, k);
             if l > best.0 {
                 best = (l, k);
             }
@@ -222,89 +265,242 @@ impl<T: Real> GaussianMixture<T> {
         best.1
     }
 
-    /// `log w_k + log N(x; α μ_k, α² S_k + τ² I)`.
+    /// `log w_k + log N(x; μ_k, S_k)` (the unsmoothed log term of component `k`).
     #[inline]
-    fn component_log_term(&self, x: &[T], k: usize, alpha: T, tau2: T) -> T {
+    fn component_log_term(&self, x: &[T], k: usize) -> T {
         let d = self.dim;
         let mu = &self.means[k * d..(k + 1) * d];
-        let var = &self.vars[k * d..(k + 1) * d];
-        let plain = alpha == T::one() && tau2 == T::zero();
+        let prec = &self.prec[k * d..(k + 1) * d];
         let mut q = T::zero();
-        let mut ln_det = T::zero();
         for i in 0..d {
-            let v = if plain {
-                var[i]
-            } else {
-                alpha * alpha * var[i] + tau2
-            };
-            let y = x[i] - alpha * mu[i];
-            q += y * y / v;
-            if !plain {
-                ln_det += v.ln();
-            }
+            let y = x[i] - mu[i];
+            q += y * y * prec[i];
         }
-        let norm = if plain {
-            self.log_norm[k]
+        self.log_w[k] + self.log_norm[k] - T::c(0.5) * q
+    }
+
+    /// The evaluation mode for `(α, τ²)`, with its per-call constants.
+    #[inline]
+    fn smooth_mode(&self, alpha: T, tau2: T) -> Smooth<T> {
+        let plain = alpha == T::one() && tau2 == T::zero();
+        if let Some(v) = self.common_var {
+            let v = alpha * alpha * v + tau2;
+            let c0 = T::c(-0.5 * self.dim as f64 * ln_2pi());
+            Smooth::Common(T::one() / v, c0 - T::c(0.5 * self.dim as f64) * v.ln())
+        } else if self.iso_var.is_some() {
+            Smooth::Iso
+        } else if plain {
+            Smooth::Plain
         } else {
-            T::c(-0.5 * d as f64 * ln_2pi()) - T::c(0.5) * ln_det
-        };
-        self.log_w[k] + norm - T::c(0.5) * q
+            Smooth::Diag
+        }
     }
 
     /// Log density and score of the smoothed mixture `law(α X + τ Z)`, `X ~ p`, `Z ~ N(0, I)`:
     /// components `N(α μ_k, α² S_k + τ² I)`. Writes the score into `out` and returns the
     /// (normalised) log density. `(α, τ²) = (1, 0)` is the mixture itself.
     ///
+    /// Cost per call: one pass over the K × d means for the log terms, one vectorised `exp`
+    /// pass over the K weights, one pass for the score; per-call constants (for components of
+    /// one shared variance, a single division and logarithm) are formed once per call, not per
+    /// component and coordinate.
+    ///
     /// Non-finite `x` gives a NaN log density and score (never a silently finite value).
     pub fn log_density_and_score_smoothed(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) -> T {
-        let d = self.dim;
-        for o in out.iter_mut() {
-            *o = T::zero();
-        }
-        let plain = alpha == T::one() && tau2 == T::zero();
-        // out accumulates Σ_k e^{l_k − m} score_k; dividing by Σ_k e^{l_k − m} at the end gives
-        // the responsibility-weighted score.
-        let mut lse = StreamingLogSumExp::new();
-        for k in 0..self.w.len() {
-            let l = self.component_log_term(x, k, alpha, tau2);
-            let mu = &self.means[k * d..(k + 1) * d];
-            let var = &self.vars[k * d..(k + 1) * d];
-            let (rescale, wk) = lse.push(l);
-            for i in 0..d {
-                let v = if plain {
-                    var[i]
-                } else {
-                    alpha * alpha * var[i] + tau2
-                };
-                let sk = (alpha * mu[i] - x[i]) / v;
-                out[i] = out[i] * rescale + wk * sk;
-            }
-        }
-        let Some((m, s)) = lse.finish() else {
-            // Every component underflowed to −∞ (x astronomically far away) or x is not
-            // finite: report NaN rather than a silently wrong finite value.
-            for o in out.iter_mut() {
-                *o = T::c(f64::NAN);
-            }
-            return T::c(f64::NAN);
-        };
-        for o in out.iter_mut() {
-            *o /= s;
-        }
+        let (m, s) = self.evaluate(x, alpha, tau2, Some(out));
         m + s.ln()
+    }
+
+    /// The score of the smoothed mixture alone (no logarithm for the density).
+    #[inline]
+    pub(crate) fn score_smoothed(&self, x: &[T], alpha: T, tau2: T, out: &mut [T]) {
+        let _ = self.evaluate(x, alpha, tau2, Some(out));
     }
 
     /// Log density of the smoothed mixture (see
     /// [`GaussianMixture::log_density_and_score_smoothed`]).
     pub fn log_density_smoothed(&self, x: &[T], alpha: T, tau2: T) -> T {
-        let mut lse = StreamingLogSumExp::new();
-        for k in 0..self.w.len() {
-            lse.push(self.component_log_term(x, k, alpha, tau2));
+        let (m, s) = self.evaluate(x, alpha, tau2, None);
+        m + s.ln()
+    }
+
+    /// The shared evaluation: block by block, log terms `l_k` on the stack, a running maximum
+    /// `m`, weights `e^{l_k − m}` by one vectorised pass, the score accumulated as
+    /// `Σ_k e^{l_k − m} P_k (α μ_k − x)` and divided by `Σ_k e^{l_k − m}` at the end. For
+    /// isotropic components the quadratic forms and the score are loops over components
+    /// (coordinate-major means): `q_k = Σ_i (x_i − α μ_ik)²`, and with `w_k = e^{l_k − m} p_k`,
+    /// `score_i ∝ α Σ_k w_k μ_ik − x_i Σ_k w_k`. Returns `(m, s)` with the log density
+    /// `m + ln s`; `(NaN, NaN)` (and a NaN score) when it is not finite.
+    fn evaluate(&self, x: &[T], alpha: T, tau2: T, mut out: Option<&mut [T]>) -> (T, T) {
+        let d = self.dim;
+        let n_comp = self.w.len();
+        let mode = self.smooth_mode(alpha, tau2);
+        let half = T::c(0.5);
+        let c0 = T::c(-0.5 * d as f64 * ln_2pi());
+        let half_d = T::c(0.5 * d as f64);
+        if let Some(o) = out.as_deref_mut() {
+            o.fill(T::zero());
         }
-        match lse.finish() {
-            Some((m, s)) => m + s.ln(),
-            None => T::c(f64::NAN),
+        let mut l = [T::zero(); BLOCK];
+        // Isotropic modes: per component of the block, its precision and normaliser.
+        let mut p = [T::zero(); BLOCK];
+        let mut c = [T::zero(); BLOCK];
+        let mut m = T::neg_infinity();
+        let mut s = T::zero();
+        let mut start = 0;
+        while start < n_comp {
+            let nb = BLOCK.min(n_comp - start);
+            let lw = &self.log_w[start..start + nb];
+            match mode {
+                Smooth::Common(..) | Smooth::Iso => {
+                    match mode {
+                        Smooth::Common(pc, norm) => {
+                            p[..nb].fill(pc);
+                            c[..nb].fill(norm);
+                        }
+                        _ if alpha == T::one() && tau2 == T::zero() => {
+                            // Unsmoothed: the stored precisions and normalisers.
+                            for j in 0..nb {
+                                p[j] = self.prec[(start + j) * d];
+                                c[j] = self.log_norm[start + j];
+                            }
+                        }
+                        _ => {
+                            let iso = self.iso_var.as_deref().unwrap_or(&[]);
+                            for j in 0..nb.min(iso.len().saturating_sub(start)) {
+                                let v = alpha * alpha * iso[start + j] + tau2;
+                                p[j] = T::one() / v;
+                                c[j] = c0 - half_d * v.ln();
+                            }
+                        }
+                    }
+                    let q = &mut l[..nb];
+                    q.fill(T::zero());
+                    for i in 0..d {
+                        let xi = x[i];
+                        let row = &self.means_t[i * n_comp + start..i * n_comp + start + nb];
+                        for (qj, &mu) in q.iter_mut().zip(row) {
+                            let y = xi - alpha * mu;
+                            *qj += y * y;
+                        }
+                    }
+                    for j in 0..nb {
+                        l[j] = lw[j] + c[j] - half * p[j] * l[j];
+                    }
+                }
+                Smooth::Plain | Smooth::Diag => {
+                    for j in 0..nb {
+                        let k = start + j;
+                        let mu = &self.means[k * d..(k + 1) * d];
+                        l[j] = if let Smooth::Plain = mode {
+                            let pk = &self.prec[k * d..(k + 1) * d];
+                            let mut q = T::zero();
+                            for i in 0..d {
+                                let y = x[i] - mu[i];
+                                q += y * y * pk[i];
+                            }
+                            lw[j] + self.log_norm[k] - half * q
+                        } else {
+                            let var = &self.vars[k * d..(k + 1) * d];
+                            let mut q = T::zero();
+                            let mut ln_det = T::zero();
+                            for i in 0..d {
+                                let v = alpha * alpha * var[i] + tau2;
+                                let y = x[i] - alpha * mu[i];
+                                q += y * y / v;
+                                ln_det += v.ln();
+                            }
+                            lw[j] + c0 - half * ln_det - half * q
+                        };
+                    }
+                }
+            }
+            // The block's maximum (NaN terms are skipped here and poison `s` below).
+            let mut bm = T::neg_infinity();
+            for &lj in &l[..nb] {
+                if lj > bm {
+                    bm = lj;
+                }
+            }
+            if bm > m {
+                // exp(−∞) = 0 clears the empty accumulators of the first block.
+                let rescale = if m == T::neg_infinity() {
+                    T::zero()
+                } else {
+                    (m - bm).exp()
+                };
+                s *= rescale;
+                if let Some(o) = out.as_deref_mut() {
+                    for oi in o.iter_mut() {
+                        *oi *= rescale;
+                    }
+                }
+                m = bm;
+            }
+            for lj in l[..nb].iter_mut() {
+                *lj -= m;
+            }
+            T::exp_in_place(&mut l[..nb]);
+            for &e in &l[..nb] {
+                s += e;
+            }
+            if let Some(o) = out.as_deref_mut() {
+                match mode {
+                    Smooth::Common(..) | Smooth::Iso => {
+                        let mut sw = T::zero();
+                        for j in 0..nb {
+                            // Reuse `c` for the weights w_j = e_j p_j.
+                            c[j] = l[j] * p[j];
+                            sw += c[j];
+                        }
+                        let w = &c[..nb];
+                        for i in 0..d {
+                            let row = &self.means_t[i * n_comp + start..i * n_comp + start + nb];
+                            let mut acc = T::zero();
+                            for (&wj, &mu) in w.iter().zip(row) {
+                                acc += wj * mu;
+                            }
+                            o[i] += alpha * acc - x[i] * sw;
+                        }
+                    }
+                    Smooth::Plain | Smooth::Diag => {
+                        for j in 0..nb {
+                            let k = start + j;
+                            let e = l[j];
+                            let mu = &self.means[k * d..(k + 1) * d];
+                            if let Smooth::Plain = mode {
+                                let pk = &self.prec[k * d..(k + 1) * d];
+                                for i in 0..d {
+                                    o[i] += e * pk[i] * (mu[i] - x[i]);
+                                }
+                            } else {
+                                let var = &self.vars[k * d..(k + 1) * d];
+                                for i in 0..d {
+                                    let v = alpha * alpha * var[i] + tau2;
+                                    o[i] += e * (alpha * mu[i] - x[i]) / v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            start += nb;
         }
+        if !(s > T::zero() && m.finite() && s.finite()) {
+            // Every component underflowed to −∞ (x astronomically far away) or x is not
+            // finite: report NaN rather than a silently wrong finite value.
+            if let Some(o) = out {
+                o.fill(T::c(f64::NAN));
+            }
+            return (T::c(f64::NAN), T::c(f64::NAN));
+        }
+        if let Some(o) = out {
+            let inv = T::one() / s;
+            for oi in o.iter_mut() {
+                *oi *= inv;
+            }
+        }
+        (m, s)
     }
 }
 
@@ -323,7 +519,7 @@ impl<T: Real> LogDensity for GaussianMixture<T> {
 
 impl<T: Real> Score for GaussianMixture<T> {
     fn score_into(&self, x: &[T], out: &mut [T]) {
-        let _ = self.log_density_and_score_smoothed(x, T::one(), T::zero(), out);
+        self.score_smoothed(x, T::one(), T::zero(), out);
     }
     fn log_density_and_score(&self, x: &[T], out: &mut [T]) -> Option<T> {
         Some(self.log_density_and_score_smoothed(x, T::one(), T::zero(), out))
@@ -332,7 +528,7 @@ impl<T: Real> Score for GaussianMixture<T> {
 
 impl<T: Real> NoiseConditionalScore for GaussianMixture<T> {
     fn score_sigma_into(&self, x: &[T], sigma: T, out: &mut [T]) {
-        let _ = self.log_density_and_score_smoothed(x, T::one(), sigma * sigma, out);
+        self.score_smoothed(x, T::one(), sigma * sigma, out);
     }
     fn log_density_and_score_sigma(&self, x: &[T], sigma: T, out: &mut [T]) -> Option<T> {
         Some(self.log_density_and_score_smoothed(x, T::one(), sigma * sigma, out))
