@@ -65,6 +65,7 @@
 //!   function approximation in reinforcement learning, *Neural Networks* 107 (SiLU).
 
 mod io;
+mod jvp;
 mod mlp;
 mod model;
 mod train;
