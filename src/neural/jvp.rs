@@ -18,7 +18,16 @@ impl<T: Real> Mlp<T> {
     /// tangent) of which `points` are primal.
     pub fn jvp_workspace_len(&self, rows: usize, points: usize) -> usize {
         let wmax = self.widths().iter().copied().max().unwrap_or(0);
-        2 * rows * wmax + points * wmax
+        2 * rows * wmax + points * wmax + self.max_weight_len()
+    }
+
+    /// The largest weight matrix (room for one transposed copy).
+    fn max_weight_len(&self) -> usize {
+        self.widths()
+            .windows(2)
+            .map(|w| w[0] * w[1])
+            .max()
+            .unwrap_or(0)
     }
 
     /// The network's outputs and Jacobian-vector products in one forward-mode pass.
@@ -68,15 +77,22 @@ impl<T: Real> Mlp<T> {
         let need = self.jvp_workspace_len(r, m);
         assert!(ws.len() >= need, "forward_jvp workspace too short");
         let (a, rest) = ws[..need].split_at_mut(r * wmax);
-        let (b, dsig) = rest.split_at_mut(r * wmax);
+        let (b, rest) = rest.split_at_mut(r * wmax);
+        let (dsig, wt) = rest.split_at_mut(m * wmax);
         a[..r * w0].copy_from_slice(rows);
         let (mut cur, mut nxt) = (a, b);
         for l in 0..nl {
             let (wi, wo) = (w[l], w[l + 1]);
             {
                 // nxtᵀ (wo × r) = W (wo × wi) · curᵀ (wi × r): the row-major buffers seen
-                // column-major.
-                let wv = DMatrixView::from_slice_with_strides(self.weight(l), wo, wi, wi, 1);
+                // column-major, W transposed into a contiguous column-major copy.
+                let wt = &mut wt[..wo * wi];
+                for (o, row) in self.weight(l).chunks_exact(wi).enumerate() {
+                    for (i, &v) in row.iter().enumerate() {
+                        wt[i * wo + o] = v;
+                    }
+                }
+                let wv = DMatrixView::from_slice(wt, wo, wi);
                 let hv = DMatrixView::from_slice(&cur[..r * wi], wi, r);
                 let mut zv = DMatrixViewMut::from_slice(&mut nxt[..r * wo], wo, r);
                 zv.gemm(T::one(), &wv, &hv, T::zero());
