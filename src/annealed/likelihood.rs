@@ -508,11 +508,14 @@ pub enum OdeSolver {
     },
 }
 
+/// A user-given log density of the prior.
+type PriorFn = Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
 /// The log density of the prior at the final time T.
 #[derive(Clone)]
 enum Prior {
     Sde,
-    Custom(Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>),
+    Custom(PriorFn),
 }
 
 impl core::fmt::Debug for Prior {

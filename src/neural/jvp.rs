@@ -69,7 +69,7 @@ impl<T: Real> Mlp<T> {
         let (w0, nl) = (w[0], self.layers());
         let r = rows.len() / w0;
         assert!(
-            r * w0 == rows.len() && m > 0 && r >= m && (r - m) % m == 0,
+            r * w0 == rows.len() && m > 0 && r >= m && (r - m).is_multiple_of(m),
             "forward_jvp rows"
         );
         let k = (r - m) / m;
