@@ -45,7 +45,8 @@ impl<T: Real> Mlp<T> {
     /// with all rows of a layer in one matrix product, so k tangents cost about k + 1
     /// forward passes' worth of arithmetic in one call, and nothing is allocated. Exact up
     /// to rounding: checked against central differences of [`Mlp::forward`] in
-    /// `tests/likelihood.rs`.
+    /// `tests/likelihood.rs`. (In `f32` the outputs may differ from [`Mlp::forward`]'s in
+    /// the last bits: `forward` uses a vectorised `exp`, this pass the standard one.)
     ///
     /// ```
     /// use langevin::neural::Mlp;
