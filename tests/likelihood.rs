@@ -262,7 +262,8 @@ fn hutchinson_agrees_with_exact_divergence_within_its_standard_error() {
 /// nats, from `mixture_exact_divergence_matches_exact_log_density`) plus 5.10 SE (two-sided,
 /// α = 2e-6/6 per point, six points; k = 64 bounded probe values make the mean close to
 /// normal). Measured SE 0.07–0.42 nats, errors −0.17 … 0.22 (|z| ≤ 1.3). Gaussian probes
-/// have 4–6× the SE here: their variance `2‖B‖_F²` includes the large diagonal of the
+/// have about 6× the SE on this mixture (mean 0.92 against 0.15 at k = 256 in the test
+/// above): their variance `2‖B‖_F²` includes the large diagonal of the
 /// integrated Jacobian B, which Rademacher probes do not see.
 ///
 /// Bug it catches: a wrong Jacobian (measured mutant: the mixture's `− s sᵀ` term dropped:
