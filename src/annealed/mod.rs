@@ -15,6 +15,7 @@
 //! | EDM samplers (noise-conditional) | [`Edm`]: Heun on `dx/dσ = −σ s(x, σ)` over Karras levels, deterministic or with [`Churn`] (Karras et al. 2022) |
 //! | fast ODE solver (time-conditional) | [`DpmSolverPp`]: DPM-Solver++(2M), data prediction in log-SNR steps ([`TimeGrid`]; Lu et al. 2022) |
 //! | training signal | [`dsm_loss`] (denoising score matching) |
+//! | log-likelihood (probability-flow ODE) | [`FlowLikelihood`]: `log p_ε(x)` in nats and bits/dim, Heun or adaptive Heun, exact or Hutchinson divergence ([`Divergence`]) from the score's JVPs ([`TimeScoreJvp`]; analytic, forward-mode for learned models, or [`FiniteDiffJvp`]) |
 //!
 //! ## Step conventions (read this)
 //!
@@ -76,6 +77,7 @@ mod dpm_solver;
 mod dsm;
 mod edm;
 mod langevin;
+mod likelihood;
 mod particles;
 mod reverse;
 mod schedule;
@@ -86,6 +88,10 @@ pub use dpm_solver::{DpmSolverPp, TimeGrid};
 pub use dsm::{DsmLoss, dsm_loss};
 pub use edm::{Churn, Edm};
 pub use langevin::{AnnealedLangevin, AnnealedMala, AnnealedMalaOutput, LevelStep};
+pub use likelihood::{
+    Divergence, FiniteDiffJvp, FlowLikelihood, LogLikelihood, NoiseScoreJvp, OdeSolver, Probe,
+    SmoothedLawJvp, TimeScoreJvp, mean_bits_per_dim,
+};
 pub use particles::{ParticleInit, ParticleRun, Particles};
 pub use reverse::{
     Ddim, LangevinCorrector, Predictor, ProbabilityFlow, ReverseSampler, ReverseSde,

@@ -283,8 +283,8 @@ impl<P: SmoothedLaw, S: ForwardSde<Scalar = P::Scalar>> TimeConditionalScore for
 pub struct SmoothedGaussian<T> {
     mean: Vec<T>,
     /// Eigenvectors as rows (row k = q_k), row-major d × d.
-    q: Vec<T>,
-    lambda: Vec<T>,
+    pub(super) q: Vec<T>,
+    pub(super) lambda: Vec<T>,
     /// q_kᵀ m.
     qm: Vec<T>,
 }

@@ -8,7 +8,8 @@
 //! | DDPM ε-prediction, score `−ε_θ(x_t, t)/σ_t` for the VP SDE | [`DdpmMlp`]: [`crate::annealed::TimeConditionalScore`]; trained by [`DdpmMlp::train`] |
 //! | an NCSN model under a VE (or any linear) SDE | [`TimeFromNoise`] |
 //! | settings and outcome of training | [`TrainConfig`], [`LrSchedule`], [`SigmaDraw`], [`TrainReport`] |
-//! | building blocks | [`Mlp`] (batched forward, hand-derived backward), [`AdamW`], [`Embedding`] |
+//! | building blocks | [`Mlp`] (batched forward, hand-derived backward, forward-mode JVP [`Mlp::forward_jvp`]), [`AdamW`], [`Embedding`] |
+//! | Jacobian-vector products for likelihoods | every model implements [`crate::annealed::TimeScoreJvp`] or [`crate::annealed::NoiseScoreJvp`] (forward mode), so [`crate::annealed::FlowLikelihood`] runs on it |
 //!
 //! ## Why a dedicated MLP
 //!
@@ -65,6 +66,7 @@
 //!   function approximation in reinforcement learning, *Neural Networks* 107 (SiLU).
 
 mod io;
+mod jvp;
 mod mlp;
 mod model;
 mod train;

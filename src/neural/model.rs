@@ -397,9 +397,9 @@ impl<T: Real> TimeConditionalScore for DdpmMlp<T> {
 /// ```
 #[derive(Debug)]
 pub struct TimeFromNoise<P: Target, S> {
-    score: P,
+    pub(super) score: P,
     sde: S,
-    scratch: Mutex<Vec<Vec<P::Scalar>>>,
+    pub(super) scratch: Mutex<Vec<Vec<P::Scalar>>>,
 }
 
 impl<P: NoiseScoreBatch, S: ForwardSde<Scalar = P::Scalar>> TimeFromNoise<P, S> {
@@ -420,7 +420,7 @@ impl<P: NoiseScoreBatch, S: ForwardSde<Scalar = P::Scalar>> TimeFromNoise<P, S> 
     pub fn sde(&self) -> &S {
         &self.sde
     }
-    fn coefs(&self, t: P::Scalar) -> (f64, P::Scalar) {
+    pub(super) fn coefs(&self, t: P::Scalar) -> (f64, P::Scalar) {
         let tf = t.to_f64();
         let a = self.sde.mean_coef(tf);
         (a, P::Scalar::c(self.sde.marginal_std(tf) / a))
