@@ -133,6 +133,35 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// A streamed trace file (`crate::stream`) cannot be created, written, read or
+    /// understood (an I/O error, a file that is not in the documented format, a missing
+    /// chain file).
+    #[error("trace file {}: {reason}", path.display())]
+    TraceFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A streamed trace file is incomplete: shorter than its header says, cut inside a row,
+    /// or never finalised (the run was killed or failed before the chain finished). Read it
+    /// with `stream::Truncation::KeepCompleteRows` to recover the complete rows.
+    #[error(
+        "trace file {} is truncated: {detail} ({complete_rows} complete rows); rerun the \
+         chain, or read with Truncation::KeepCompleteRows to keep the complete rows",
+        path.display()
+    )]
+    TraceTruncated {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Rows the file should hold when complete, when its header says (`None` when the
+        /// file is cut before that).
+        expected_rows: Option<usize>,
+        /// Complete rows it holds.
+        complete_rows: usize,
+        /// What is missing (a partial row, missing rows, the end-of-chain record).
+        detail: String,
+    },
     /// A user closure (log density, score, initialiser, observer…) panicked inside a chain,
     /// a particle block or an SDE path. The panic was caught: the process goes on, and the
     /// work of the other chains is kept in `partial` when the run has any (the multi-chain

@@ -217,21 +217,7 @@ impl<'a> CmdStanCsv<'a> {
     }
 
     fn param_names(&self, dim: usize) -> io::Result<Vec<String>> {
-        match &self.names {
-            Some(n) if n.len() != dim => Err(invalid(format!(
-                "{} parameter names for a trace of dimension {dim}; pass one name per coordinate",
-                n.len()
-            ))),
-            Some(n) => {
-                if let Some(bad) = n.iter().find(|s| s.contains([',', '\n', '\r'])) {
-                    return Err(invalid(format!(
-                        "parameter name {bad:?} contains a comma or line break"
-                    )));
-                }
-                Ok(n.clone())
-            }
-            None => Ok((1..=dim).map(|i| format!("x.{i}")).collect()),
-        }
+        csv_param_names(self.names.as_deref(), dim)
     }
 
     /// Writes chain `chain` of `trace` as one CmdStan CSV document.
@@ -290,118 +276,48 @@ impl<'a> CmdStanCsv<'a> {
                 .and_then(|v| v.get(chain).copied())
         });
         let mut w = BufWriter::new(w);
-        writeln!(w, "# model = {}", self.model)?;
-        writeln!(w, "# method = sample (Default)")?;
-        writeln!(w, "#   sample")?;
-        // CmdStan's num_samples counts iterations; it keeps ⌈num_samples / thin⌉ draws.
-        writeln!(w, "#     num_samples = {}", n * thin)?;
-        writeln!(w, "#     num_warmup = {warmup}")?;
-        writeln!(w, "#     save_warmup = 0")?;
-        writeln!(w, "#     thin = {thin}")?;
-        writeln!(w, "#     algorithm = langevin")?;
-        if !cfg.sampler.is_empty() {
-            writeln!(w, "#       sampler = {}", cfg.sampler)?;
-        }
-        for (k, v) in &cfg.parameters {
-            writeln!(w, "#       {k} = {v}")?;
-        }
-        if recorded {
-            writeln!(w, "#     num_chains = {}", cfg.chains)?;
-        }
-        writeln!(w, "# id = {}", chain + 1)?;
-        if let Some(s) = seed {
-            writeln!(w, "# random")?;
-            writeln!(w, "#   seed = {s}")?;
-        }
-        let mut header: Vec<&str> = Vec::new();
-        if self.log_density.is_some() {
-            header.push("lp__");
-        }
-        if stats.is_some() {
-            header.push("accept_stat__");
-        }
-        if step.is_some() {
-            header.push("stepsize__");
-        }
-        if stats.is_some() {
-            header.push("divergent__");
-        }
-        header.extend(names.iter().map(String::as_str));
-        writeln!(w, "{}", header.join(","))?;
+        write_csv_preamble(
+            &mut w,
+            &CsvPreamble {
+                model: &self.model,
+                num_samples: n * thin,
+                warmup,
+                save_warmup: false,
+                thin,
+                sampler: &cfg.sampler,
+                parameters: &cfg.parameters,
+                chains: recorded.then_some(cfg.chains),
+                id: chain + 1,
+                seed,
+            },
+        )?;
+        writeln!(
+            w,
+            "{}",
+            csv_header_line(
+                self.log_density.is_some(),
+                stats.is_some(),
+                step.is_some(),
+                &names
+            )
+        )?;
         let metric = trace.adapted_mass.as_ref().and_then(|m| m.get(chain));
-        if step.is_some() || metric.is_some() {
-            writeln!(w, "# Adaptation terminated")?;
-        }
-        if let Some(h) = step {
-            writeln!(w, "# Step size = {h}")?;
-        }
-        if let Some(m) = metric {
-            // This crate's metric M (drift h M ∇log p, noise covariance 2h M) is what CmdStan
-            // calls the inverse mass matrix (the estimated posterior covariance).
-            let row = |r: &[f64]| {
-                r.iter()
-                    .map(|v| format!("{v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            if m.len() == d {
-                writeln!(w, "# Diagonal elements of inverse mass matrix:")?;
-                writeln!(w, "# {}", row(m))?;
-            } else if m.len() == d * d {
-                writeln!(w, "# Elements of inverse mass matrix:")?;
-                for r in m.chunks_exact(d.max(1)) {
-                    writeln!(w, "# {}", row(r))?;
-                }
-            }
-        }
+        write_csv_adaptation(&mut w, step, metric.map(Vec::as_slice), d)?;
         let mut xf = vec![0.0f64; d];
         for (i, x) in trace.chains[chain].chunks_exact(d.max(1)).enumerate() {
             for (a, b) in xf.iter_mut().zip(x) {
                 *a = b.to_f64();
             }
-            let mut first = true;
-            let mut sep = |w: &mut BufWriter<W>| -> io::Result<()> {
-                if !first {
-                    w.write_all(b",")?;
-                }
-                first = false;
-                Ok(())
-            };
-            if let Some(lp) = &self.log_density {
-                sep(&mut w)?;
-                write_num(&mut w, lp(&xf))?;
-            }
-            if let Some(s) = &stats {
-                sep(&mut w)?;
-                write_num(&mut w, s[i].0)?;
-            }
-            if let Some(h) = step {
-                sep(&mut w)?;
-                write_num(&mut w, h)?;
-            }
-            if let Some(s) = &stats {
-                sep(&mut w)?;
-                w.write_all(if s[i].1 { b"1" } else { b"0" })?;
-            }
-            for &v in &xf {
-                sep(&mut w)?;
-                write_num(&mut w, v)?;
-            }
-            w.write_all(b"\n")?;
+            let lp = self.log_density.as_ref().map(|lp| lp(&xf));
+            write_csv_row(&mut w, lp, stats.as_ref().map(|s| s[i]), step, &xf)?;
         }
-        writeln!(w, "#")?;
         let elapsed = trace
             .config
             .chain_wall_time
             .get(chain)
             .copied()
             .unwrap_or(trace.wall_time);
-        writeln!(
-            w,
-            "#  Elapsed Time: {} seconds (Total)",
-            elapsed.as_secs_f64()
-        )?;
-        writeln!(w, "#")?;
+        write_csv_footer(&mut w, elapsed)?;
         w.flush()
     }
 
@@ -426,6 +342,178 @@ impl<'a> CmdStanCsv<'a> {
             })
             .collect()
     }
+}
+
+/// The parameter column names: `names` checked against the dimension, or `x.1 … x.d`.
+pub(crate) fn csv_param_names(names: Option<&[String]>, dim: usize) -> io::Result<Vec<String>> {
+    match names {
+        Some(n) if n.len() != dim => Err(invalid(format!(
+            "{} parameter names for a trace of dimension {dim}; pass one name per coordinate",
+            n.len()
+        ))),
+        Some(n) => {
+            if let Some(bad) = n.iter().find(|s| s.contains([',', '\n', '\r'])) {
+                return Err(invalid(format!(
+                    "parameter name {bad:?} contains a comma or line break"
+                )));
+            }
+            Ok(n.to_vec())
+        }
+        None => Ok((1..=dim).map(|i| format!("x.{i}")).collect()),
+    }
+}
+
+/// The configuration comments of a CmdStan CSV document (everything before the header
+/// line); shared by [`CmdStanCsv`] and the streaming writer of [`crate::stream`], so that a
+/// streamed file equals the whole-trace export byte for byte.
+pub(crate) struct CsvPreamble<'a> {
+    pub model: &'a str,
+    /// Iterations after warm-up (CmdStan's `num_samples`: draws × thin).
+    pub num_samples: usize,
+    pub warmup: usize,
+    pub save_warmup: bool,
+    pub thin: usize,
+    pub sampler: &'a str,
+    pub parameters: &'a [(String, f64)],
+    pub chains: Option<usize>,
+    /// 1-based chain id.
+    pub id: usize,
+    pub seed: Option<u64>,
+}
+
+pub(crate) fn write_csv_preamble<W: Write>(w: &mut W, p: &CsvPreamble<'_>) -> io::Result<()> {
+    writeln!(w, "# model = {}", p.model)?;
+    writeln!(w, "# method = sample (Default)")?;
+    writeln!(w, "#   sample")?;
+    // CmdStan's num_samples counts iterations; it keeps ⌈num_samples / thin⌉ draws.
+    writeln!(w, "#     num_samples = {}", p.num_samples)?;
+    writeln!(w, "#     num_warmup = {}", p.warmup)?;
+    writeln!(w, "#     save_warmup = {}", u8::from(p.save_warmup))?;
+    writeln!(w, "#     thin = {}", p.thin)?;
+    writeln!(w, "#     algorithm = langevin")?;
+    if !p.sampler.is_empty() {
+        writeln!(w, "#       sampler = {}", p.sampler)?;
+    }
+    for (k, v) in p.parameters {
+        writeln!(w, "#       {k} = {v}")?;
+    }
+    if let Some(c) = p.chains {
+        writeln!(w, "#     num_chains = {c}")?;
+    }
+    writeln!(w, "# id = {}", p.id)?;
+    if let Some(s) = p.seed {
+        writeln!(w, "# random")?;
+        writeln!(w, "#   seed = {s}")?;
+    }
+    Ok(())
+}
+
+/// The CSV header line: sampler columns (as far as available), then the parameter names.
+pub(crate) fn csv_header_line(lp: bool, stats: bool, step: bool, names: &[String]) -> String {
+    let mut header: Vec<&str> = Vec::new();
+    if lp {
+        header.push("lp__");
+    }
+    if stats {
+        header.push("accept_stat__");
+    }
+    if step {
+        header.push("stepsize__");
+    }
+    if stats {
+        header.push("divergent__");
+    }
+    header.extend(names.iter().map(String::as_str));
+    header.join(",")
+}
+
+/// The `# Adaptation terminated` block (step size, metric), when there is one.
+pub(crate) fn write_csv_adaptation<W: Write>(
+    w: &mut W,
+    step: Option<f64>,
+    metric: Option<&[f64]>,
+    d: usize,
+) -> io::Result<()> {
+    if step.is_some() || metric.is_some() {
+        writeln!(w, "# Adaptation terminated")?;
+    }
+    if let Some(h) = step {
+        writeln!(w, "# Step size = {h}")?;
+    }
+    if let Some(m) = metric {
+        // This crate's metric M (drift h M ∇log p, noise covariance 2h M) is what CmdStan
+        // calls the inverse mass matrix (the estimated posterior covariance).
+        let row = |r: &[f64]| {
+            r.iter()
+                .map(|v| format!("{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if m.len() == d {
+            writeln!(w, "# Diagonal elements of inverse mass matrix:")?;
+            writeln!(w, "# {}", row(m))?;
+        } else if m.len() == d * d {
+            writeln!(w, "# Elements of inverse mass matrix:")?;
+            for r in m.chunks_exact(d.max(1)) {
+                writeln!(w, "# {}", row(r))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One data row: `lp__`, `accept_stat__`, `stepsize__`, `divergent__` as far as given, then
+/// the coordinates.
+pub(crate) fn write_csv_row<W: Write>(
+    w: &mut W,
+    lp: Option<f64>,
+    stats: Option<(f64, bool)>,
+    step: Option<f64>,
+    xf: &[f64],
+) -> io::Result<()> {
+    let mut first = true;
+    let mut sep = |w: &mut W| -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        first = false;
+        Ok(())
+    };
+    if let Some(lp) = lp {
+        sep(w)?;
+        write_num(w, lp)?;
+    }
+    if let Some(s) = stats {
+        sep(w)?;
+        write_num(w, s.0)?;
+    }
+    if let Some(h) = step {
+        sep(w)?;
+        write_num(w, h)?;
+    }
+    if let Some(s) = stats {
+        sep(w)?;
+        w.write_all(if s.1 { b"1" } else { b"0" })?;
+    }
+    for &v in xf {
+        sep(w)?;
+        write_num(w, v)?;
+    }
+    w.write_all(b"\n")
+}
+
+/// The closing comments: the chain's elapsed time.
+pub(crate) fn write_csv_footer<W: Write>(
+    w: &mut W,
+    elapsed: std::time::Duration,
+) -> io::Result<()> {
+    writeln!(w, "#")?;
+    writeln!(
+        w,
+        "#  Elapsed Time: {} seconds (Total)",
+        elapsed.as_secs_f64()
+    )?;
+    writeln!(w, "#")
 }
 
 fn write_num<W: Write>(w: &mut W, v: f64) -> io::Result<()> {
@@ -578,7 +666,7 @@ pub fn read_cmdstan_csv<R: BufRead>(mut r: R) -> io::Result<CmdStanChain> {
 /// Row count a CmdStan sampling file states in its configuration comments, if it states
 /// one (`method = sample` and `num_samples`): `⌈num_samples/thin⌉ + save_warmup ·
 /// ⌈num_warmup/thin⌉`, as CmdStan keeps iteration `m` when `m % thin == 0`.
-fn stated_rows(c: &CmdStanChain) -> Result<Option<usize>, String> {
+pub(crate) fn stated_rows(c: &CmdStanChain) -> Result<Option<usize>, String> {
     if c.config("method").as_deref() != Some("sample") {
         return Ok(None);
     }
@@ -608,7 +696,7 @@ fn stated_rows(c: &CmdStanChain) -> Result<Option<usize>, String> {
     Ok(Some(samples.div_ceil(thin) + warm_rows))
 }
 
-fn parse_num(s: &str) -> Option<f64> {
+pub(crate) fn parse_num(s: &str) -> Option<f64> {
     match s {
         "inf" | "+inf" | "Inf" => Some(f64::INFINITY),
         "-inf" | "-Inf" => Some(f64::NEG_INFINITY),
@@ -646,7 +734,7 @@ pub fn write_npy<T: Real, W: Write>(trace: &Trace<T>, w: W) -> io::Result<()> {
 }
 
 /// The `.npy` v1.0 header for a little-endian `f64` C-order array of the given shape.
-fn npy_header(shape: &[usize]) -> Vec<u8> {
+pub(crate) fn npy_header(shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|s| s.to_string()).collect();
     let shape = if dims.len() == 1 {
         format!("({},)", dims[0])

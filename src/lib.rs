@@ -80,6 +80,7 @@
 //! | driving | [`trace`] | [`Trace`]: draws and per-chain statistics; mapping a trace through a bijection |
 //! | driving | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
 //! | driving | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
+//! | driving | [`stream`] | draws streamed to disk as they are produced (CmdStan CSV, `.npy`) with bounded memory; readers that detect truncated files |
 //! | driving | `neural` (feature `neural`) | learned score models: NCSN and DDPM-ε MLPs trained by denoising / explicit score matching, safetensors files |
 //! | driving | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
 //! | judging | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::BiasStudy`]: the discretisation bias of any expectation from coupled runs at h and h/2, with Richardson extrapolation; [`testing::conformance`]: how to test your own sampler |
@@ -127,6 +128,7 @@ pub mod run;
 pub mod sde;
 pub mod smc;
 pub mod step;
+pub mod stream;
 pub mod targets;
 pub mod testing;
 pub mod trace;

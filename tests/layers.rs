@@ -6,7 +6,7 @@
 //! | 0 foundation | `real`, `error`, `rng`, `step`, `linalg`, `pool`, `diagnostics` | imports only layer 0; `diagnostics` is a leaf library on plain slices (except `stein_score.rs`, `stein_cv.rs`) |
 //! | 1 what | `density`, `targets`, `sde`, `transform`, `autodiff` | a target knows no sampler |
 //! | 2 how | `integrators`, `mcmc`, `annealed`, `smc` | a kernel knows no driver, files or threads (threads only through `pool`) |
-//! | 3 driving | `run`, `trace`, `adapt`, `export`, `progress`, `neural`, `distributed`; `sde/solve.rs` | may use everything below |
+//! | 3 driving | `run`, `trace`, `adapt`, `export`, `stream`, `progress`, `neural`, `distributed`; `sde/solve.rs` | may use everything below |
 //! | 4 judging / presentation | `testing`, `plot`; `diagnostics/stein_score.rs`, `diagnostics/stein_cv.rs` | may use everything |
 //!
 //! Every `crate::…` path in code (comments and doc comments excluded: a doc link is not a
@@ -29,7 +29,9 @@ fn module_layer(module: &str) -> Option<u8> {
         "real" | "error" | "rng" | "step" | "linalg" | "pool" | "diagnostics" => 0,
         "density" | "targets" | "sde" | "transform" | "autodiff" => 1,
         "integrators" | "mcmc" | "annealed" | "smc" => 2,
-        "run" | "trace" | "adapt" | "export" | "progress" | "neural" | "distributed" => 3,
+        "run" | "trace" | "adapt" | "export" | "stream" | "progress" | "neural" | "distributed" => {
+            3
+        }
         "testing" | "plot" => 4,
         _ => return None,
     })
@@ -91,6 +93,7 @@ fn resolve(name: &str) -> Option<&'static str> {
                 "trace",
                 "adapt",
                 "export",
+                "stream",
                 "progress",
                 "neural",
                 "distributed",

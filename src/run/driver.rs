@@ -1,5 +1,6 @@
 //! [`Sampler`]: the multi-chain driver (warm-up, draws, thinning, seeding, parallelism).
 
+use super::stream::{ChainSummary, DrawSink};
 use super::{Adaptation, NoAdaptation, Observer};
 use crate::error::PartialRun;
 use crate::mcmc::Kernel;
@@ -107,6 +108,9 @@ impl Sampler {
     pub fn n_chains(&self) -> usize {
         self.chains
     }
+    pub(crate) fn is_strict(&self) -> bool {
+        self.strict
+    }
 
     /// Runs every chain from `inits` (one point for all chains, or one per chain).
     ///
@@ -187,6 +191,26 @@ impl Sampler {
         A: Adaptation<K>,
         O: Observer<K::Scalar>,
     {
+        self.drive(kernel, init, adaptation, observer, None)
+    }
+
+    /// [`Sampler::run_from`], with the draws going to `sink` instead of memory when it is
+    /// given (see [`Sampler::stream_to`]): then no draw buffer is allocated, and the returned
+    /// trace holds no draws (only the per-chain statistics and the configuration).
+    pub(crate) fn drive<K, F, A, O>(
+        &self,
+        kernel: &K,
+        init: F,
+        adaptation: &A,
+        observer: &O,
+        sink: Option<&dyn DrawSink<K::Scalar>>,
+    ) -> Result<Trace<K::Scalar>>
+    where
+        K: Kernel,
+        F: Fn(usize, &mut ChainRng) -> Vec<K::Scalar> + Sync,
+        A: Adaptation<K>,
+        O: Observer<K::Scalar>,
+    {
         if self.draws == 0 {
             return Err(Error::ZeroCount { what: "draws" });
         }
@@ -209,7 +233,13 @@ impl Sampler {
                     self.warmup, self.draws, self.thin
                 ),
             })?;
-        let buffers = self.draw_buffers::<K::Scalar>(kernel.dim())?;
+        let buffers = match sink {
+            None => self.draw_buffers::<K::Scalar>(kernel.dim())?,
+            Some(_) => (0..self.chains).map(|_| Vec::new()).collect(),
+        };
+        let config = self.run_config(kernel);
+        let streamed = sink.is_some();
+        let sink = sink.map(|s| (s, &config));
         let start = Instant::now();
         let stop = AtomicBool::new(false);
         observer.on_start(self.chains, iterations);
@@ -218,8 +248,8 @@ impl Sampler {
                 .into_par_iter()
                 .enumerate()
                 .map(|(c, draws)| {
-                    let out =
-                        self.guarded_chain(kernel, &init, adaptation, observer, c, draws, &stop);
+                    let out = self
+                        .guarded_chain(kernel, &init, adaptation, observer, c, draws, sink, &stop);
                     observer.on_chain_end(c);
                     out
                 })
@@ -253,16 +283,7 @@ impl Sampler {
             wall_time: Default::default(),
             adapted_step_size: None,
             adapted_mass: None,
-            config: crate::trace::RunConfig {
-                sampler: kernel.name(),
-                parameters: kernel.parameters(),
-                draws: self.draws,
-                warmup: self.warmup,
-                thin: self.thin,
-                seed: self.seed,
-                chains: self.chains,
-                chain_wall_time: Vec::with_capacity(self.chains),
-            },
+            config: config.clone(),
         };
         let mut adapted = Vec::new();
         let mut masses = Vec::new();
@@ -291,10 +312,24 @@ impl Sampler {
             trace.adapted_step_size = Some(adapted);
         }
         trace.wall_time = start.elapsed();
-        if self.strict {
+        if self.strict && !streamed {
             trace.into_checked()
         } else {
             Ok(trace)
+        }
+    }
+
+    /// The record of the run's configuration (the wall times are filled in at the end).
+    fn run_config<K: Kernel>(&self, kernel: &K) -> crate::trace::RunConfig {
+        crate::trace::RunConfig {
+            sampler: kernel.name(),
+            parameters: kernel.parameters(),
+            draws: self.draws,
+            warmup: self.warmup,
+            thin: self.thin,
+            seed: self.seed,
+            chains: self.chains,
+            chain_wall_time: Vec::with_capacity(self.chains),
         }
     }
 
@@ -335,6 +370,7 @@ impl Sampler {
         observer: &O,
         c: usize,
         draws: Vec<K::Scalar>,
+        sink: Option<(&dyn DrawSink<K::Scalar>, &crate::trace::RunConfig)>,
         stop: &AtomicBool,
     ) -> ChainOut<K::Scalar>
     where
@@ -345,7 +381,7 @@ impl Sampler {
     {
         let mut out = ChainOut::new(draws);
         let caught = catch_unwind(AssertUnwindSafe(|| {
-            self.run_chain(kernel, init, adaptation, observer, c, &mut out, stop)
+            self.run_chain(kernel, init, adaptation, observer, c, &mut out, sink, stop)
         }));
         let failure = match caught {
             Ok(Ok(())) => None,
@@ -372,6 +408,7 @@ impl Sampler {
         observer: &O,
         c: usize,
         out: &mut ChainOut<K::Scalar>,
+        sink: Option<(&dyn DrawSink<K::Scalar>, &crate::trace::RunConfig)>,
         stop: &AtomicBool,
     ) -> Result<()>
     where
@@ -389,6 +426,11 @@ impl Sampler {
         // Initialisation draws from a stream of its own so that changing how the start is
         // chosen never shifts the transition stream.
         let chain_start = Instant::now();
+        // A streamed run: this chain's writer lives on this thread.
+        let mut writer = match sink {
+            Some((s, config)) => Some(s.open(c, kernel.dim(), config)?),
+            None => None,
+        };
         let mut init_rng = stream(self.seed ^ 0xA5A5_5A5A_F00D_D00D, c as u64);
         let x0 = init(c, &mut init_rng);
         let mut state = kernel.init(&x0, c)?;
@@ -410,6 +452,9 @@ impl Sampler {
             kernel.warmup_adapt(&mut state, it, &info);
             adaptation.adapt(kernel, &mut state, &mut adapt_state, it, &info);
             observer.on_step(c, it, true, &info, kernel.position(&state));
+            if let Some(w) = &mut writer {
+                w.warmup_step(it, &info, kernel.position(&state))?;
+            }
             out.transitions += 1;
         }
         let tuned = kernel.warmup_finish(&mut state);
@@ -417,6 +462,9 @@ impl Sampler {
             .finish(kernel, &mut state, adapt_state)
             .or(tuned.step_size);
         out.adapted_mass = adaptation.adapted_metric(kernel, &state).or(tuned.metric);
+        if let Some(w) = &mut writer {
+            w.warmup_done(out.adapted_step, out.adapted_mass.as_deref())?;
+        }
         for k in 0..self.draws * self.thin {
             if cancelled(self.warmup + k) {
                 return Ok(());
@@ -433,11 +481,23 @@ impl Sampler {
             let x = kernel.position(&state);
             observer.on_step(c, self.warmup + k, false, &info, x);
             if (k + 1) % self.thin == 0 {
-                out.draws.extend_from_slice(x);
+                match &mut writer {
+                    Some(w) => w.draw(&info, x)?,
+                    None => out.draws.extend_from_slice(x),
+                }
             }
             out.transitions += 1;
         }
         out.wall_time = chain_start.elapsed();
+        if let Some(w) = writer {
+            w.finish(&ChainSummary {
+                acceptance_rate: out.accepted as f64 / out.sampled.max(1) as f64,
+                mean_accept_prob: out.accept_prob_sum / out.sampled.max(1) as f64,
+                divergences: out.divergences,
+                warmup_divergences: out.warmup_divergences,
+                wall_time: out.wall_time,
+            })?;
+        }
         out.completed = true;
         Ok(())
     }

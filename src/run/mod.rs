@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `driver.rs` | [`Sampler`]: the run builder and the per-chain loop |
 //! | `observer.rs` | [`Observer`]: per-transition callbacks (progress bars, custom recording) |
+//! | `stream.rs` | [`Sampler::stream_to`]: draws written to a [`DrawSink`] as they are produced (formats and readers in [`crate::stream`]) |
 //! | `adaptation.rs` | [`Adaptation`], [`NoAdaptation`]: the warm-up hook (the strategies are in [`crate::adapt`]) |
 //!
 //! Thread pools are not a driver concern of their own: every parallel loop of the crate (this
@@ -15,7 +16,9 @@
 mod adaptation;
 mod driver;
 mod observer;
+mod stream;
 
 pub use adaptation::{Adaptation, NoAdaptation};
 pub use driver::{CANCEL_CHECK_EVERY, Sampler};
 pub use observer::Observer;
+pub use stream::{ChainSummary, ChainWriter, DrawSink, StreamedRun};
