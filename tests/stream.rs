@@ -8,7 +8,10 @@ use langevin::export::{CmdStanCsv, DrawStats};
 use langevin::mcmc::PrecondMala;
 use langevin::prelude::*;
 use langevin::run::NoAdaptation;
-use langevin::stream::{StreamSink, Truncation, read_csv, read_npy, read_trace};
+use langevin::stream::{
+    StreamSink, Truncation, diagnostics_from_files, read_coordinates, read_csv, read_npy,
+    read_trace,
+};
 use langevin::targets::Gaussian;
 use std::path::{Path, PathBuf};
 
@@ -99,6 +102,46 @@ fn npy_stream_is_the_in_memory_trace_bit_for_bit() {
                 .all(|(a, b)| a.0.to_bits() == b.0.to_bits() && a.1 == b.1)
         );
     }
+}
+
+/// Catches: diagnostics from the files that differ from the in-memory trace's (a column
+/// read at the wrong offset, chains mixed up, a batch boundary dropping or repeating a
+/// coordinate): R-hat and bulk ESS must be the same numbers, for batches that do and do not
+/// divide the dimension.
+#[test]
+fn diagnostics_from_files_equal_the_in_memory_ones() {
+    let k = Mala::new(
+        Gaussian::<f64>::diagonal(vec![0.0; 5], vec![1.0, 2.0, 3.0, 4.0, 5.0]).unwrap(),
+        0.4,
+    )
+    .unwrap();
+    let s = Sampler::new(500).chains(3).warmup(100).seed(21);
+    let dir = fresh_dir("diagnostics");
+    s.stream_to(&k, &[vec![0.0; 5]], &StreamSink::npy(&dir))
+        .unwrap();
+    let mem = s.run(&k, &[vec![0.0; 5]]).unwrap();
+    let cols = read_coordinates(&dir, "chain", 1..4, Truncation::Error).unwrap();
+    assert_eq!(cols.len(), 3);
+    for (j, chains) in cols.iter().enumerate() {
+        assert_eq!(chains, &mem.coordinate_chains(j + 1));
+    }
+    for batch in [1, 2, 5, 7] {
+        let d = diagnostics_from_files(&dir, "chain", batch, Truncation::Error).unwrap();
+        assert_eq!(d.len(), 5);
+        for (j, dj) in d.iter().enumerate() {
+            let ch = mem.coordinate_chains(j);
+            assert_eq!(
+                dj.rhat,
+                langevin::diagnostics::rhat_rank(&ch).unwrap(),
+                "batch {batch}"
+            );
+            assert_eq!(dj.ess_bulk, langevin::diagnostics::ess_bulk(&ch).unwrap());
+        }
+    }
+    assert!(matches!(
+        read_coordinates(&dir, "chain", 4..6, Truncation::Error),
+        Err(Error::InvalidConfig { .. })
+    ));
 }
 
 /// Catches: an f32 run whose streamed values are rounded or widened wrongly (the files hold

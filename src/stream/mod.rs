@@ -58,7 +58,10 @@
 //!
 //! [`read_trace`] reads a run's files into a [`Trace`](crate::Trace) (then
 //! [`Trace::summary`](crate::Trace::summary), R-hat and ESS work as on an in-memory run);
-//! [`read_npy`] and [`read_csv`] read one file. Every reader checks completeness and
+//! [`read_npy`] and [`read_csv`] read one file. Without loading every coordinate,
+//! [`read_coordinates`] reads a range of coordinates of a `.npy` run row by row, and
+//! [`diagnostics_from_files`] computes R-hat and bulk ESS a batch of coordinates at a time
+//! (memory `batch × chains × draws × 8` bytes). Every reader checks completeness and
 //! returns [`Error::TraceTruncated`] for a file cut inside a row, shorter than its header
 //! states, or whose chain has no summary (killed or failed before the end) — or, with
 //! [`Truncation::KeepCompleteRows`], keeps the complete rows (a recovered chain without a
@@ -89,7 +92,10 @@
 mod read;
 mod write;
 
-pub use read::{NpyMatrix, Truncation, read_csv, read_npy, read_trace};
+pub use read::{
+    CoordinateDiagnostics, NpyMatrix, Truncation, diagnostics_from_files, read_coordinates,
+    read_csv, read_npy, read_trace,
+};
 
 use crate::Real;
 use crate::run::{ChainWriter, DrawSink};

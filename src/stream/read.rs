@@ -62,6 +62,25 @@ pub struct NpyMatrix {
 /// its shape states.
 pub fn read_npy(path: impl AsRef<Path>, truncation: Truncation) -> Result<NpyMatrix> {
     let path = path.as_ref();
+    let (mut r, complete, cols) = open_npy(path, truncation)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(complete * cols)
+        .map_err(|_| format_error(path, "the file is too large to read into memory"))?;
+    let mut b = [0u8; 8];
+    for _ in 0..complete * cols {
+        r.read_exact(&mut b).map_err(|e| io_error(path, e))?;
+        data.push(f64::from_le_bytes(b));
+    }
+    Ok(NpyMatrix {
+        rows: complete,
+        cols,
+        data,
+    })
+}
+
+/// Opens a `.npy` file as [`read_npy`] checks it: a reader at the first row, the number of
+/// complete rows to read, the number of columns.
+fn open_npy(path: &Path, truncation: Truncation) -> Result<(BufReader<File>, usize, usize)> {
     let mut f = File::open(path).map_err(|e| io_error(path, e))?;
     let len = f.metadata().map_err(|e| io_error(path, e))?.len();
     let cut_header = |what: &str| {
@@ -140,20 +159,7 @@ pub fn read_npy(path: impl AsRef<Path>, truncation: Truncation) -> Result<NpyMat
             ),
         ));
     }
-    let mut data = Vec::new();
-    data.try_reserve_exact(complete * cols)
-        .map_err(|_| format_error(path, "the file is too large to read into memory"))?;
-    let mut r = BufReader::with_capacity(1 << 16, f);
-    let mut b = [0u8; 8];
-    for _ in 0..complete * cols {
-        r.read_exact(&mut b).map_err(|e| io_error(path, e))?;
-        data.push(f64::from_le_bytes(b));
-    }
-    Ok(NpyMatrix {
-        rows: complete,
-        cols,
-        data,
-    })
+    Ok((BufReader::with_capacity(1 << 16, f), complete, cols))
 }
 
 /// Reads into `buf` until it is full or the reader ends; the number of bytes read.
@@ -416,38 +422,7 @@ pub fn read_trace<T: Real>(
             format!("no streamed chain here (neither {prefix}_1.npy nor {prefix}_1.csv)"),
         ));
     };
-    let mut present = 0;
-    while file(present + 1, ext).exists() {
-        present += 1;
-    }
-    let mut summaries: Vec<Option<Summary>> = Vec::with_capacity(present);
-    for c in 1..=present {
-        summaries.push(Summary::read(&file(c, "summary"))?);
-    }
-    let first = summaries
-        .iter()
-        .enumerate()
-        .find_map(|(c, s)| Some((c, s.as_ref()?)));
-    let mut config = match first {
-        Some((c, s)) => s.config(&file(c + 1, "summary"))?,
-        None => RunConfig::default(),
-    };
-    let n_chains = match first {
-        Some(_) if config.chains > present => {
-            if truncation == Truncation::Error {
-                return Err(format_error(
-                    &file(present + 1, ext),
-                    format!(
-                        "missing: the summaries state {} chains, the directory holds {present}",
-                        config.chains
-                    ),
-                ));
-            }
-            present
-        }
-        Some(_) => config.chains,
-        None => present,
-    };
+    let (n_chains, summaries, mut config) = discover(dir, prefix, ext, truncation)?;
     let mut chains = Vec::with_capacity(n_chains);
     for c in 1..=n_chains {
         let path = file(c, ext);
@@ -544,6 +519,51 @@ pub fn read_trace<T: Real>(
     Ok(trace)
 }
 
+/// The chains of a streamed run in `dir`: their number (the summaries' `chains`, else the
+/// consecutive chain files present), each chain's summary, the run's configuration.
+fn discover(
+    dir: &Path,
+    prefix: &str,
+    ext: &str,
+    truncation: Truncation,
+) -> Result<(usize, Vec<Option<Summary>>, RunConfig)> {
+    let file = |c: usize, ext: &str| dir.join(format!("{prefix}_{c}.{ext}"));
+    let mut present = 0;
+    while file(present + 1, ext).exists() {
+        present += 1;
+    }
+    let mut summaries: Vec<Option<Summary>> = Vec::with_capacity(present);
+    for c in 1..=present {
+        summaries.push(Summary::read(&file(c, "summary"))?);
+    }
+    let first = summaries
+        .iter()
+        .enumerate()
+        .find_map(|(c, s)| Some((c, s.as_ref()?)));
+    let config = match first {
+        Some((c, s)) => s.config(&file(c + 1, "summary"))?,
+        None => RunConfig::default(),
+    };
+    let n_chains = match first {
+        Some(_) if config.chains > present => {
+            if truncation == Truncation::Error {
+                return Err(format_error(
+                    &file(present + 1, ext),
+                    format!(
+                        "missing: the summaries state {} chains, the directory holds {present}",
+                        config.chains
+                    ),
+                ));
+            }
+            present
+        }
+        Some(_) => config.chains,
+        None => present,
+    };
+    summaries.truncate(n_chains);
+    Ok((n_chains, summaries, config))
+}
+
 fn read_npy_chain(path: &Path, stats: &Path, truncation: Truncation) -> Result<ChainData> {
     let x = read_npy(path, truncation)?;
     let s = read_npy(stats, truncation)?;
@@ -588,4 +608,113 @@ fn read_csv_chain(path: &Path, truncation: Truncation) -> Result<ChainData> {
         divergent_rows: div.map_or(0, |j| kept.iter().filter(|r| r[j] != 0.0).count()),
         draws,
     })
+}
+
+/// Coordinates `columns` of every chain of a streamed `.npy` run, read row by row without
+/// keeping the other coordinates: `out[j][c]` is chain `c`'s series of coordinate
+/// `columns.start + j`, the input of [`crate::diagnostics::rhat_rank`] or
+/// [`crate::diagnostics::ess_bulk`]. Memory: `columns.len() × chains × draws` values.
+/// Chains and truncation are handled as by [`read_trace`] (with
+/// [`Truncation::KeepCompleteRows`], every chain is cut to the shortest).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for an empty range or one past the dimension; otherwise as
+/// [`read_trace`] (a CSV run is [`Error::TraceFile`]: read it with [`read_trace`]).
+pub fn read_coordinates(
+    dir: impl AsRef<Path>,
+    prefix: &str,
+    columns: core::ops::Range<usize>,
+    truncation: Truncation,
+) -> Result<Vec<Vec<Vec<f64>>>> {
+    let dir = dir.as_ref();
+    let file = |c: usize, ext: &str| dir.join(format!("{prefix}_{c}.{ext}"));
+    if !file(1, "npy").exists() {
+        return Err(format_error(
+            &file(1, "npy"),
+            "no streamed .npy chain here (a CSV run is read with read_trace)",
+        ));
+    }
+    let (n_chains, summaries, _) = discover(dir, prefix, "npy", truncation)?;
+    let mut readers = Vec::with_capacity(n_chains);
+    for c in 1..=n_chains {
+        let path = file(c, "npy");
+        let (r, rows, cols) = open_npy(&path, truncation)?;
+        if summaries[c - 1].is_none() && truncation == Truncation::Error {
+            return Err(truncated(
+                &path,
+                Some(rows),
+                rows,
+                format!("the chain has no end-of-chain summary {prefix}_{c}.summary"),
+            ));
+        }
+        if columns.is_empty() || columns.end > cols {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "coordinates {columns:?} requested from a run of dimension {cols}; ask for \
+                     a non-empty range within 0..{cols}"
+                ),
+            });
+        }
+        readers.push((path, r, rows, cols));
+    }
+    let rows = readers.iter().map(|r| r.2).min().unwrap_or(0);
+    let mut out = vec![Vec::with_capacity(n_chains); columns.len()];
+    for (path, mut r, _, cols) in readers {
+        let mut series = vec![Vec::with_capacity(rows); columns.len()];
+        let mut row = vec![0u8; 8 * cols];
+        for _ in 0..rows {
+            r.read_exact(&mut row).map_err(|e| io_error(&path, e))?;
+            for (s, j) in series.iter_mut().zip(columns.clone()) {
+                let b: [u8; 8] = row[8 * j..8 * j + 8].try_into().expect("8 bytes");
+                s.push(f64::from_le_bytes(b));
+            }
+        }
+        for (o, s) in out.iter_mut().zip(series) {
+            o.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Convergence diagnostics of one coordinate, from [`diagnostics_from_files`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct CoordinateDiagnostics {
+    /// Rank-normalised split R-hat ([`crate::diagnostics::rhat_rank`]).
+    pub rhat: f64,
+    /// Bulk effective sample size ([`crate::diagnostics::ess_bulk`]).
+    pub ess_bulk: f64,
+}
+
+/// R-hat and bulk ESS of every coordinate of a streamed `.npy` run, `batch` coordinates at a
+/// time: memory is about `batch × chains × draws × 8` bytes whatever the dimension, and
+/// each batch reads the files once. The values are those of the same functions on the
+/// in-memory trace.
+///
+/// # Errors
+/// [`Error::ZeroCount`] for `batch == 0`; as [`read_coordinates`]; [`Error::Diagnostics`]
+/// when the draws are too few or not finite.
+pub fn diagnostics_from_files(
+    dir: impl AsRef<Path>,
+    prefix: &str,
+    batch: usize,
+    truncation: Truncation,
+) -> Result<Vec<CoordinateDiagnostics>> {
+    if batch == 0 {
+        return Err(Error::ZeroCount { what: "batch" });
+    }
+    let dir = dir.as_ref();
+    let path = dir.join(format!("{prefix}_1.npy"));
+    let (_, _, dim) = open_npy(&path, Truncation::KeepCompleteRows)?;
+    let mut out = Vec::with_capacity(dim);
+    for start in (0..dim).step_by(batch) {
+        let cols = read_coordinates(dir, prefix, start..(start + batch).min(dim), truncation)?;
+        for chains in cols {
+            out.push(CoordinateDiagnostics {
+                rhat: crate::diagnostics::rhat_rank(&chains)?,
+                ess_bulk: crate::diagnostics::ess_bulk(&chains)?,
+            });
+        }
+    }
+    Ok(out)
 }
