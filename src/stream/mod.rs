@@ -75,7 +75,7 @@
 //! use langevin::targets::Gaussian;
 //!
 //! let target = Gaussian::<f64>::standard(2)?;
-//! let mala = Mala::new(&target, 0.5)?;
+//! let mala = Mala::new(target.clone(), 0.5)?;
 //! let dir = std::env::temp_dir().join("langevin_doc_stream");
 //! let sink = StreamSink::csv(&dir)
 //!     .names(["mu.1", "mu.2"])
