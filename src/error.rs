@@ -199,6 +199,72 @@ pub enum Error {
         /// The number of bytes asked for (saturated at `u128::MAX`).
         bytes: u128,
     },
+    /// A checkpoint file could not be read or written (feature `checkpoint`,
+    /// [`crate::run::checkpoint`]).
+    #[error(
+        "checkpoint {}: cannot {operation}: {reason}; check that the directory exists and is \
+         writable (resuming needs the file a checkpointed run wrote)",
+        path.display()
+    )]
+    CheckpointIo {
+        /// The checkpoint's path.
+        path: std::path::PathBuf,
+        /// What was being done (e.g. "read", "write the temporary file").
+        operation: &'static str,
+        /// The operating system's error kind (e.g. [`std::io::ErrorKind::NotFound`]).
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        reason: String,
+    },
+    /// A checkpoint file is truncated, damaged or not a checkpoint at all: wrong magic
+    /// bytes, a length that disagrees with its header, a CRC-32 mismatch, or a payload that
+    /// does not decode. Nothing was resumed.
+    #[error(
+        "checkpoint {} is corrupt: {reason}; it cannot be resumed — start the run afresh (a \
+         checkpoint is replaced atomically, so this file was damaged after it was written)",
+        path.display()
+    )]
+    CheckpointCorrupt {
+        /// The checkpoint's path.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A checkpoint was written by another version of the checkpoint format or of this
+    /// crate; kernel states are only guaranteed to decode in the version that wrote them.
+    #[error(
+        "checkpoint {} was written with {what} version {found}, this build has {expected}; \
+         resume it with the version that wrote it, or start the run afresh",
+        path.display()
+    )]
+    CheckpointVersion {
+        /// The checkpoint's path.
+        path: std::path::PathBuf,
+        /// `"format"` (the file layout) or `"crate"` (the `langevin` version).
+        what: &'static str,
+        /// The version in the file.
+        found: String,
+        /// The version of this build.
+        expected: String,
+    },
+    /// A checkpoint belongs to a run with another configuration (kernel, its parameters,
+    /// adaptation, scalar type, dimension, chains, seed, draws, warm-up or thinning); resuming
+    /// it would not reproduce the run that was asked for.
+    #[error(
+        "checkpoint {} is from a run with {field} = {checkpoint}, but this run has {field} = \
+         {run}; resume with the configuration that wrote it, or point the run at another file",
+        path.display()
+    )]
+    CheckpointMismatch {
+        /// The checkpoint's path.
+        path: std::path::PathBuf,
+        /// The configuration entry that differs (e.g. `"seed"`, `"kernel"`).
+        field: &'static str,
+        /// Its value in the checkpoint.
+        checkpoint: String,
+        /// Its value in this run.
+        run: String,
+    },
     /// A diagnostic (ESS, R-hat, goodness of fit…) could not be computed from the draws.
     #[error("diagnostics: {0}")]
     Diagnostics(#[from] crate::diagnostics::DiagnosticsError),

@@ -38,6 +38,7 @@ pub struct Adaptive<K, A> {
 /// Per-chain state of [`Adaptive`]: the kernel's state and, during warm-up, the
 /// adaptation's.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct AdaptiveState<S, T> {
     inner: S,
     adapt: Option<T>,

@@ -33,6 +33,7 @@ use crate::{Error, Result};
 ///   Program.* 120(1):221–259.
 /// * M. D. Hoffman, A. Gelman (2014), The No-U-Turn sampler, *JMLR* 15:1593–1623, §3.2.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct DualAveraging {
     target: f64,
     gamma: f64,

@@ -67,6 +67,7 @@ pub struct MaltAdaptation {
 /// Per-chain state of [`MaltAdaptation`]: the dual averaging of `h` and the Welford variance
 /// estimate of the draws.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct MaltAdaptationState {
     da: DualAveraging,
     welford: Welford,

@@ -34,6 +34,7 @@ use crate::{Real, Result};
 /// * Stan Development Team, *Stan Reference Manual*, "HMC algorithm parameters: automatic
 ///   parameter tuning" (mass-matrix regularisation).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct Welford {
     dense: bool,
     n: usize,

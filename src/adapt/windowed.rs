@@ -27,6 +27,7 @@ use crate::{Error, Real, Result};
 /// * Stan Development Team, *Stan Reference Manual*, "HMC algorithm parameters: automatic
 ///   parameter tuning" (windowed adaptation).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct WarmupSchedule {
     warmup: usize,
     windows: Vec<(usize, usize)>,
@@ -248,6 +249,7 @@ pub struct WindowedAdaptation {
 
 /// Per-chain state of [`WindowedAdaptation`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct WindowedState {
     da: DualAveraging,
     welford: Option<Welford>,

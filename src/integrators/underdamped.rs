@@ -218,6 +218,7 @@ impl<P: Score> Config<P> {
 /// [`Baoab`] (a momentum: `dX = M⁻¹V dt`, stationary law N(0, M)), the cached score at x, a
 /// noise buffer, and the step counter.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct UnderdampedState<T> {
     x: Vec<T>,
     v: Vec<T>,

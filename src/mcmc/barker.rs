@@ -74,6 +74,7 @@ pub struct Barker<P: Target> {
 
 /// Per-chain state of [`Barker`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct BarkerState<T> {
     x: Vec<T>,
     lp: T,

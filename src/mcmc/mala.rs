@@ -58,6 +58,7 @@ pub struct Mala<P> {
 /// Per-chain state of [`Mala`]: the position with its cached log density and score, the
 /// proposal buffers and counters.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct MalaState<T> {
     x: Vec<T>,
     lp: T,

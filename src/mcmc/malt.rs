@@ -112,6 +112,7 @@ pub struct Malt<P: Target> {
 /// Per-chain state of [`Malt`]: the position with its cached log density and score, the
 /// chain's step size and trajectory length, the trajectory buffers and counters.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct MaltState<T> {
     x: Vec<T>,
     lp: T,

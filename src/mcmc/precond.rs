@@ -34,11 +34,13 @@ use rand::Rng;
 /// # Ok::<(), langevin::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct Metric<T> {
     repr: Repr<T>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 enum Repr<T> {
     Diagonal {
         m: Vec<T>,
@@ -295,6 +297,7 @@ pub struct PrecondUla<P: Score> {
 
 /// Per-chain state of [`PrecondUla`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct PrecondUlaState<T> {
     x: Vec<T>,
     g: Vec<T>,
@@ -483,6 +486,7 @@ pub struct PrecondMala<P: Target> {
 
 /// Per-chain state of [`PrecondMala`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct PrecondMalaState<T> {
     x: Vec<T>,
     lp: T,

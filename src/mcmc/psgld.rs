@@ -56,6 +56,7 @@ pub struct PSgld<G: StochasticScore, S> {
 
 /// Per-chain state of [`PSgld`]: position, the RMSprop second-moment estimate `V`, buffers.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct PSgldState<T> {
     x: Vec<T>,
     g: Vec<T>,

@@ -56,6 +56,7 @@ pub struct Sghmc<G: StochasticScore, S> {
 
 /// Per-chain state of [`Sghmc`]: position, velocity, score buffer and counters.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct SghmcState<T> {
     x: Vec<T>,
     v: Vec<T>,

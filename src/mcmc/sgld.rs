@@ -160,6 +160,7 @@ pub struct Sgld<G: StochasticScore, S> {
 
 /// Per-chain state of [`Sgld`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct SgldState<T> {
     x: Vec<T>,
     g: Vec<T>,

@@ -52,6 +52,7 @@ pub struct Ula<P: Score> {
 
 /// Per-chain state of [`Ula`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "checkpoint", derive(serde::Serialize, serde::Deserialize))]
 pub struct UlaState<T> {
     x: Vec<T>,
     dw: Vec<T>,

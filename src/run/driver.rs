@@ -33,13 +33,13 @@ use std::time::Instant;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sampler {
-    draws: usize,
-    chains: usize,
-    warmup: usize,
-    thin: usize,
-    seed: u64,
-    threads: Option<usize>,
-    strict: bool,
+    pub(super) draws: usize,
+    pub(super) chains: usize,
+    pub(super) warmup: usize,
+    pub(super) thin: usize,
+    pub(super) seed: u64,
+    pub(super) threads: Option<usize>,
+    pub(super) strict: bool,
 }
 
 impl Sampler {
@@ -335,7 +335,7 @@ impl Sampler {
 
     /// The draw buffers of every chain, reserved up front so that a run too large for memory
     /// is a typed error before any work rather than an abort after hours.
-    fn draw_buffers<T>(&self, d: usize) -> Result<Vec<Vec<T>>> {
+    pub(super) fn draw_buffers<T>(&self, d: usize) -> Result<Vec<Vec<T>>> {
         let bytes = (self.draws as u128)
             .saturating_mul(d as u128)
             .saturating_mul(self.chains as u128)
@@ -431,7 +431,7 @@ impl Sampler {
             Some((s, config)) => Some(s.open(c, kernel.dim(), config)?),
             None => None,
         };
-        let mut init_rng = stream(self.seed ^ 0xA5A5_5A5A_F00D_D00D, c as u64);
+        let mut init_rng = stream(self.seed ^ INIT_STREAM_KEY, c as u64);
         let x0 = init(c, &mut init_rng);
         let mut state = kernel.init(&x0, c)?;
         out.started = true;
@@ -502,6 +502,9 @@ impl Sampler {
         Ok(())
     }
 }
+
+/// The key (xored with the seed) of the streams reserved for initialisation.
+pub(super) const INIT_STREAM_KEY: u64 = 0xA5A5_5A5A_F00D_D00D;
 
 /// How often (in transitions) a chain checks whether another chain has failed.
 pub const CANCEL_CHECK_EVERY: usize = 256;

@@ -8,12 +8,15 @@
 //! | `observer.rs` | [`Observer`]: per-transition callbacks (progress bars, custom recording) |
 //! | `stream.rs` | [`Sampler::stream_to`]: draws written to a [`DrawSink`] as they are produced (formats and readers in [`crate::stream`]) |
 //! | `adaptation.rs` | [`Adaptation`], [`NoAdaptation`]: the warm-up hook (the strategies are in [`crate::adapt`]) |
+//! | `checkpoint.rs` | [`checkpoint`] (feature `checkpoint`): `Sampler::checkpoint_every`, bit-identical resume, the checkpoint file format |
 //!
 //! Thread pools are not a driver concern of their own: every parallel loop of the crate (this
 //! driver, the particle samplers, the multi-path SDE solver) goes through the crate-private
 //! `pool` module below all of them.
 
 mod adaptation;
+#[cfg(feature = "checkpoint")]
+pub mod checkpoint;
 mod driver;
 mod observer;
 mod stream;
