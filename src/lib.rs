@@ -76,7 +76,7 @@
 //! | how | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], SGLD with step schedules, preconditioned [`mcmc::PrecondUla`] / [`mcmc::PrecondMala`] with a [`mcmc::Metric`] |
 //! | how | [`smc`] | sequential Monte Carlo / annealed importance sampling on a tempering path, moving particles with the [`mcmc`] kernels; log Z with a standard error |
 //! | how | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
-//! | driving | [`run`] | [`Sampler`] (the multi-chain driver), [`Observer`], the [`run::Adaptation`] hook |
+//! | driving | [`run`] | [`Sampler`] (the multi-chain driver), [`Observer`], the [`run::Adaptation`] hook; checkpoint and bit-identical resume (`run::checkpoint`, feature `checkpoint`) |
 //! | driving | [`trace`] | [`Trace`]: draws and per-chain statistics; mapping a trace through a bijection |
 //! | driving | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
 //! | driving | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
@@ -144,16 +144,17 @@ pub use sde::{LangevinSde, Sde};
 pub use trace::{RunConfig, Trace};
 
 // The user guide, as a documentation module (reachable on docs.rs as `langevin::guide`); its
-// snippets are doctests, compiled and run as pasted. It includes the `autodiff` and `neural`
-// snippets, so it is built (and tested) with both features; docs.rs builds with all features.
+// snippets are doctests, compiled and run as pasted. It includes the `autodiff`, `neural` and
+// `checkpoint` snippets, so it is built (and tested) with these features; docs.rs builds with all
+// features.
 #[cfg_attr(
-    all(feature = "autodiff", feature = "neural"),
+    all(feature = "autodiff", feature = "neural", feature = "checkpoint"),
     doc = include_str!("../docs/guide.md")
 )]
 #[cfg_attr(
-    not(all(feature = "autodiff", feature = "neural")),
-    doc = "The user guide (`docs/guide.md`), included here when the `autodiff` and `neural` \
-           features are on."
+    not(all(feature = "autodiff", feature = "neural", feature = "checkpoint")),
+    doc = "The user guide (`docs/guide.md`), included here when the `autodiff`, `neural` and \
+           `checkpoint` features are on."
 )]
 pub mod guide {}
 

@@ -395,7 +395,7 @@ fn killed_child_resumes_to_the_one_shot_bits() {
         assert!(
             info.iteration >= (seen / 50 * 50) as u64
                 && info.iteration > 0
-                && info.iteration % 50 == 0
+                && info.iteration.is_multiple_of(50)
                 && info.iteration < total as u64,
             "round {round}: checkpoint at {} after a kill at {seen}",
             info.iteration
