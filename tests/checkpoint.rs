@@ -767,6 +767,24 @@ fn measure_checkpoint_size_and_write_time() {
         .unwrap();
     let with_one = t.elapsed();
     let full = std::fs::metadata(&path).unwrap().len();
+    // Reading it back: a resume of the finished run (read, CRC-32, decode, no transitions).
+    let t = std::time::Instant::now();
+    sampler
+        .clone()
+        .checkpoint_every(1000, &path)
+        .resume(&ula)
+        .unwrap();
+    let resume_full = t.elapsed();
+    // The disk alone: the same number of bytes written and flushed.
+    let raw = dir.join("raw.bin");
+    let t = std::time::Instant::now();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&raw).unwrap();
+        f.write_all(&vec![0x5a; full as usize]).unwrap();
+        f.sync_all().unwrap();
+    }
+    let disk = t.elapsed();
     // Eleven checkpoints (every 100 iterations, and the end: the last at 1000 draws).
     let t = std::time::Instant::now();
     sampler
@@ -788,7 +806,9 @@ fn measure_checkpoint_size_and_write_time() {
     println!(
         "d = {d}, 4 chains, 1000 draws: checkpoint {full} bytes ({:.1} MB), state without \
          draws {state_only} bytes; run {plain:?}, with one checkpoint {with_one:?}, with ten \
-         {with_ten:?}; reading the state-only file {read:?} ({} bytes)",
+         {with_ten:?}; writing and flushing {full} raw bytes {disk:?}; resuming the finished \
+         run (read, check, decode) {resume_full:?}; reading the state-only file {read:?} ({} \
+         bytes)",
         full as f64 / 1e6,
         bytes.len()
     );

@@ -86,7 +86,7 @@
 //! The recorded draws are part of every checkpoint, so a checkpoint grows with the run and
 //! writing one costs time proportional to the draws so far: for a 4-chain run in d = 1000
 //! with 1000 draws per chain the file is 32.1 MB (8 bytes per coordinate per draw), of which
-//! 96 kB are the state without the draws, and one write took about 0.25 s on a shared 2-core
+//! 96 kB are the state without the draws, and one write took about 0.2 s on a shared 2-core
 //! machine (the ignored test `measure_checkpoint_size_and_write_time` in
 //! `tests/checkpoint.rs`). Choose `n` so that a write is rare compared with the work between
 //! two writes.
