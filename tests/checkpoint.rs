@@ -288,6 +288,7 @@ fn malt_barker_and_baoab_resume_bit_identically() {
 // The kill test: a child process killed by SIGKILL at a pseudo-random iteration.
 
 const CHILD_ENV: &str = "LANGEVIN_CHECKPOINT_CHILD";
+const STALL_ENV: &str = "LANGEVIN_CHECKPOINT_STALL";
 
 fn kill_test_sampler() -> Sampler {
     Sampler::new(1200).chains(2).warmup(400).seed(2026)
@@ -303,12 +304,19 @@ fn kill_test_kernel() -> impl checkpoint::ResumableKernel<Scalar = f64> {
 }
 
 /// Prints the progress of chain 0 and slows it down, so that the parent can kill the child
-/// while it runs (at ~0.25 ms per iteration the run takes about 0.4 s).
-struct Progress;
+/// while it runs (at ~0.25 ms per iteration the run takes about 0.4 s). So that a parent
+/// starved of CPU cannot miss the child, chain 0 stalls at iteration `stall` (100 past the
+/// kill point) until it is killed.
+struct Progress {
+    stall: usize,
+}
 impl Observer<f64> for Progress {
     fn on_step(&self, chain: usize, iteration: usize, _: bool, _: &StepInfo, _: &[f64]) {
         if chain == 0 {
             std::thread::sleep(std::time::Duration::from_micros(250));
+            if iteration == self.stall {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            }
             if iteration.is_multiple_of(5) {
                 println!("progress {iteration}");
             }
@@ -317,14 +325,14 @@ impl Observer<f64> for Progress {
 }
 
 /// The child: a checkpointed run (every 50 iterations) that prints its progress.
-fn child(path: &Path) {
+fn child(path: &Path, stall: usize) {
     kill_test_sampler()
         .checkpoint_every(50, path)
         .run_with(
             &kill_test_kernel(),
             &[vec![0.0; 5]],
             &NoAdaptation,
-            &Progress,
+            &Progress { stall },
         )
         .unwrap();
     println!("child finished");
@@ -339,7 +347,8 @@ fn child(path: &Path) {
 #[test]
 fn killed_child_resumes_to_the_one_shot_bits() {
     if let Some(path) = std::env::var_os(CHILD_ENV) {
-        child(Path::new(&path));
+        let stall = std::env::var(STALL_ENV).unwrap().parse().unwrap();
+        child(Path::new(&path), stall);
         return;
     }
     use std::io::BufRead;
@@ -365,6 +374,7 @@ fn killed_child_resumes_to_the_one_shot_bits() {
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, &path)
+            .env(STALL_ENV, (kill_at + 100).to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
