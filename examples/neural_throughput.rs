@@ -9,7 +9,9 @@
 //! round is one [`NcsnMlp::train_dsm`] call over about `--examples` examples without a
 //! validation split; its examples/s is the run's examples over its wall-clock seconds (the
 //! whole training loop: shuffling, noise, forward, backward, AdamW). A warm-up run precedes
-//! the timed rounds.
+//! the timed rounds. With `--json` it also reports `cpu_median`: examples per CPU-second of the
+//! process (all threads, from `/proc/self/stat`; absent elsewhere), the work per example
+//! whatever share of a loaded machine the process got.
 //!
 //! ```text
 //! cargo run --release --features neural --example neural_throughput -- \
@@ -22,6 +24,17 @@ use langevin::prelude::*;
 use langevin::targets::GaussianMixture;
 
 const N_DATA: usize = 20_000;
+
+/// CPU seconds used so far by this process, all threads (user + system, from
+/// `/proc/self/stat` in clock ticks of 1/100 s); `None` where that file does not exist.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
 
 fn main() -> Result<()> {
     let mut batches = vec![256usize, 2048];
@@ -89,19 +102,27 @@ fn main() -> Result<()> {
         model.train_dsm(&data, &sigmas, &cfg(2))?;
         let epochs = examples.div_ceil(N_DATA).max(1);
         let mut rates = Vec::with_capacity(rounds);
+        let mut cpu_rates = Vec::with_capacity(rounds);
         let mut loss = f64::NAN;
         for _ in 0..rounds {
+            let c0 = cpu_seconds();
             let r = model.train_dsm(&data, &sigmas, &cfg(epochs))?;
+            if let (Some(c0), Some(c1)) = (c0, cpu_seconds()) {
+                cpu_rates.push(r.examples as f64 / (c1 - c0));
+            }
             rates.push(r.examples_per_second());
             loss = *r.train_loss.last().unwrap_or(&f64::NAN);
         }
+        cpu_rates.sort_by(f64::total_cmp);
+        let cpu_med = cpu_rates.get(cpu_rates.len() / 2).copied();
         let mut sorted = rates.clone();
         sorted.sort_by(f64::total_cmp);
         let med = sorted[sorted.len() / 2];
         if json {
             let list: Vec<String> = rates.iter().map(|r| format!("{r:.1}")).collect();
+            let cpu = cpu_med.map_or(String::new(), |c| format!(", \"cpu_median\": {c:.1}"));
             println!(
-                "{{\"impl\": \"rust\", \"batch\": {b}, \"median\": {med:.1}, \"rates\": [{}], \"loss\": {loss:.4}}}",
+                "{{\"impl\": \"rust\", \"batch\": {b}, \"median\": {med:.1}, \"rates\": [{}]{cpu}, \"loss\": {loss:.4}}}",
                 list.join(", ")
             );
         } else {

@@ -21,6 +21,8 @@ Everything — drawing the batch, the noise, forward, backward, the AdamW update
 
 Throughput (examples/s) is timed after a warm-up (compilation and the first steps excluded),
 over several rounds of a fixed number of steps; the script prints the median and the range.
+With `--json` it also gives `cpu_median`: examples per CPU-second of the process (all threads),
+a measure of the work per example that does not depend on the machine's load.
 Two drivers are timed:
 
 * `loop`: the jitted step called from a Python loop (how a JAX training loop is usually
@@ -135,16 +137,19 @@ def measure(batch, driver, rounds, steps, chunk, warmup, seed=0):
     for _ in range(max(1, warmup // steps_per_call)):
         carry, loss = advance(carry)
     jax.block_until_ready(carry)
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(calls_per_round):
             carry, loss = advance(carry)
         jax.block_until_ready(carry)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         rates.append(batch * calls_per_round * steps_per_call / dt)
+        # Per CPU-second of the whole process (every thread): the work per example, which
+        # does not depend on how much of the shared machine the process got.
+        cpu_rates.append(batch * calls_per_round * steps_per_call / dc)
     final = float(np.asarray(loss).reshape(-1)[-1])
-    return rates, final
+    return rates, cpu_rates, final
 
 
 def save(path, batch, examples, seed=0):
@@ -197,11 +202,12 @@ def main():
     for b in a.batch:
         steps = max(1, a.examples // b)
         for d in drivers:
-            rates, loss = measure(b, d, a.rounds, steps, a.chunk, a.warmup)
+            rates, cpu_rates, loss = measure(b, d, a.rounds, steps, a.chunk, a.warmup)
             med = statistics.median(rates)
             if a.json:
                 print(json.dumps({"impl": f"jax-{d}", "batch": b, "median": med,
-                                  "rates": rates, "loss": loss}))
+                                  "rates": rates, "cpu_median": statistics.median(cpu_rates),
+                                  "loss": loss}))
             else:
                 print(f"{b:>6} {d:>6} {med:>12.0f} {min(rates):>10.0f} {max(rates):>10.0f}"
                       f"  {loss:.3f}")
