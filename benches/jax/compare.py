@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0,
                     help="limit both sides to this many threads and pin them to as many cores "
                          "(0: their defaults, all cores, unpinned)")
+    ap.add_argument("--forward", action="store_true",
+                    help="compare batched score evaluation (forward only) instead of training")
     ap.add_argument("--rust", nargs="+",
                     default=[os.path.join(ROOT, "target/release/examples/neural_throughput")],
                     help="one or more builds of the example (e.g. before and after a change): "
@@ -67,8 +69,10 @@ def main():
             print(f"rust{i} = {r}")
     for b in a.batch:
         cmds = [("jax", [sys.executable, os.path.join(HERE, "train_mlp.py"), "--batch", str(b),
-                         "--rounds", "1", "--examples", ex, "--driver", a.driver, "--json"])]
-        cmds += [(n, [r, "--batch", str(b), "--rounds", "1", "--examples", ex, "--json"])
+                         "--rounds", "1", "--examples", ex, "--driver", a.driver, "--json"]
+                 + (["--forward"] if a.forward else []))]
+        cmds += [(n, [r, "--batch", str(b), "--rounds", "1", "--examples", ex, "--json"]
+                  + (["--forward"] if a.forward else []))
                  for n, r in zip(names, a.rust)]
         rates = {n: [] for n, _ in cmds}
         cpu = {n: [] for n, _ in cmds}

@@ -152,6 +152,36 @@ def measure(batch, driver, rounds, steps, chunk, warmup, seed=0):
     return rates, cpu_rates, final
 
 
+def measure_forward(batch, rounds, examples, seed=0):
+    """Batched score evaluation, as a sampler calls it: s(x, σ) = net(x, ln σ)/σ for a batch
+    of particles at one σ, each call followed by x ← x + 1e-3 s (inside the jitted function),
+    so that every call depends on the previous one. Examples/s counts particles scored."""
+    data = ring_data(20_000, seed)
+    x = jnp.asarray(np.resize(data, (batch, 2)))
+    params = init_params(jax.random.PRNGKey(seed))
+    sigma = 0.5
+
+    @jax.jit
+    def step(params, x):
+        s = net(params, x, jnp.full((x.shape[0],), np.log(sigma), jnp.float32)) / sigma
+        return x + 1e-3 * s
+
+    for _ in range(50):
+        x = step(params, x)
+    jax.block_until_ready(x)
+    calls = max(1, examples // batch)
+    rates, cpu_rates = [], []
+    for _ in range(rounds):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            x = step(params, x)
+        jax.block_until_ready(x)
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        rates.append(batch * calls / dt)
+        cpu_rates.append(batch * calls / dc)
+    return rates, cpu_rates
+
+
 def save(path, batch, examples, seed=0):
     """Trains one model with the loop driver and writes it in the langevin.neural/1 layout."""
     from safetensors.numpy import save_file
@@ -191,7 +221,19 @@ def main():
     ap.add_argument("--warmup", type=int, default=200, help="warm-up steps (not timed)")
     ap.add_argument("--json", action="store_true", help="one JSON line per measurement")
     ap.add_argument("--save", metavar="PATH", help="train once and save the model (safetensors)")
+    ap.add_argument("--forward", action="store_true",
+                    help="time batched score evaluation (forward only) instead of training")
     a = ap.parse_args()
+    if a.forward:
+        for b in a.batch:
+            rates, cpu_rates = measure_forward(b, a.rounds, a.examples)
+            med = statistics.median(rates)
+            if a.json:
+                print(json.dumps({"impl": "jax-forward", "batch": b, "median": med,
+                                  "rates": rates, "cpu_median": statistics.median(cpu_rates)}))
+            else:
+                print(f"forward {b:>6} {med:>12.0f} {min(rates):>10.0f} {max(rates):>10.0f}")
+        return
     if a.save:
         save(a.save, a.batch[0], a.examples)
         return

@@ -184,8 +184,10 @@ impl<T: Real> Mlp<T> {
     /// of the caller; the score models of this module size both themselves).
     pub fn forward<'w>(&self, input: &[T], ws: &'w mut [T]) -> &'w [T] {
         // The elementwise passes (bias, SiLU, thin layers) are compiled once more for AVX2 +
-        // FMA and chosen at run time when the CPU has them (same operations in the same
-        // order, so the same results bit for bit: only the vector width differs).
+        // FMA and chosen at run time when the CPU has them: the same operations in the same
+        // order, only the vector width differs, except that the f32 exponential of the SiLU
+        // fuses its multiply-adds there (results differ in the last bit between CPUs with
+        // and without AVX2 + FMA; on one machine they are fixed).
         pulp::Arch::new().dispatch(Pass::Forward {
             net: self,
             input,
@@ -197,7 +199,7 @@ impl<T: Real> Mlp<T> {
     }
 
     #[inline(always)]
-    fn forward_impl(&self, input: &[T], ws: &mut [T]) {
+    fn forward_impl<const FMA: bool>(&self, input: &[T], ws: &mut [T]) {
         let rows = input.len() / self.input_dim();
         assert_eq!(rows * self.input_dim(), input.len(), "input rows");
         assert!(ws.len() >= self.workspace_len(rows), "workspace too short");
@@ -219,7 +221,7 @@ impl<T: Real> Mlp<T> {
             let pending = affine_forward(rows, wi, wo, h_in, self.weight(l), b, z, tmp);
             if l + 1 < nl {
                 let (h, tail) = tail.split_at_mut(rows * wo);
-                silu_forward(z, pending.then_some(b), h, &mut tail[..rows * wo]);
+                silu_forward::<T, FMA>(z, pending.then_some(b), h, &mut tail[..rows * wo]);
             } else if pending {
                 for zr in z.chunks_exact_mut(wo) {
                     for (z, &b) in zr.iter_mut().zip(b) {
@@ -331,7 +333,12 @@ impl<T: Real> pulp::WithSimd for Pass<'_, T> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
         match self {
-            Pass::Forward { net, input, ws } => net.forward_impl(input, ws),
+            // Every vector instruction set pulp dispatches to (x86-64-v3 and up, NEON) has
+            // fused multiply-add.
+            Pass::Forward { net, input, ws } if S::IS_SCALAR => {
+                net.forward_impl::<false>(input, ws)
+            }
+            Pass::Forward { net, input, ws } => net.forward_impl::<true>(input, ws),
             Pass::Backward {
                 net,
                 input,
@@ -347,9 +354,9 @@ impl<T: Real> pulp::WithSimd for Pass<'_, T> {
 /// where the libm call does not), after adding the bias `b` to every row of `z` if it is
 /// given — one pass over the layer.
 #[inline(always)]
-fn silu_forward<T: Real>(z: &mut [T], b: Option<&[T]>, h: &mut [T], s: &mut [T]) {
+fn silu_forward<T: Real, const FMA: bool>(z: &mut [T], b: Option<&[T]>, h: &mut [T], s: &mut [T]) {
     let silu = |z: T, h: &mut T, s: &mut T| {
-        let si = sigmoid(z);
+        let si = sigmoid::<T, FMA>(z);
         *s = si;
         *h = z * si;
     };
@@ -376,11 +383,11 @@ fn silu_forward<T: Real>(z: &mut [T], b: Option<&[T]>, h: &mut [T], s: &mut [T])
 }
 
 #[inline(always)]
-fn sigmoid<T: Real>(z: T) -> T {
+fn sigmoid<T: Real, const FMA: bool>(z: T) -> T {
     use core::any::Any;
     // The type test is resolved at compile time.
     if let Some(&z32) = (&z as &dyn Any).downcast_ref::<f32>() {
-        let s = 1.0 / (1.0 + exp_f32(-z32));
+        let s = 1.0 / (1.0 + exp_f32::<FMA>(-z32));
         if let Some(&t) = (&s as &dyn Any).downcast_ref::<T>() {
             return t;
         }
@@ -390,25 +397,35 @@ fn sigmoid<T: Real>(z: T) -> T {
 
 /// `exp(x)` in f32 without branches (Cephes `expf`: range reduction by ln 2 in two parts and
 /// a degree-5 polynomial; relative error ≈ 1 ulp on [−87, 88], clamped outside).
+///
+/// With `FMA` the multiply-adds are fused (one rounding each; only where the CPU has the
+/// instruction — the dispatch in [`Mlp::forward`] sets it — since otherwise `mul_add` is a
+/// slow library call); the result then differs from the unfused one in the last bit or so.
 #[inline(always)]
-fn exp_f32(x: f32) -> f32 {
+fn exp_f32<const FMA: bool>(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // Round to nearest by the 1.5·2²³ trick (`round` would be a libm call without SSE4.1).
     // The bits of `t` are those of MAGIC plus the integer n (|n| < 2²²), so 2ⁿ is built by
     // integer operations on them; a float-to-int `as` cast (saturating, NaN-checked) would not
     // vectorise.
     const MAGIC: f32 = 12_582_912.0;
-    let t = x * core::f32::consts::LOG2_E + MAGIC;
+    let t = madd::<FMA>(x, core::f32::consts::LOG2_E, MAGIC);
     let n = t - MAGIC;
-    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let r = madd::<FMA>(-n, -2.121_944_4e-4, madd::<FMA>(-n, 0.693_359_4, x));
     let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_2e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
-    let e = p * r * r + r + 1.0;
+    p = madd::<FMA>(p, r, 1.398_2e-3);
+    p = madd::<FMA>(p, r, 8.333_452e-3);
+    p = madd::<FMA>(p, r, 4.166_579_6e-2);
+    p = madd::<FMA>(p, r, 1.666_666_5e-1);
+    p = madd::<FMA>(p, r, 5.000_000_1e-1);
+    let e = madd::<FMA>(p, r * r, r) + 1.0;
     e * f32::from_bits(t.to_bits().wrapping_sub(MAGIC.to_bits() - 127) << 23)
+}
+
+/// `a b + c`, fused into one rounding if `FMA`.
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// `C = α A B + β C` for row-major / strided operands through nalgebra's `gemm` (which hands
@@ -667,20 +684,32 @@ mod tests {
     /// exponent bias in the bit construction of 2ⁿ (a factor 2; measured: the relative error
     /// is infinite at the top of the range) or a wrong polynomial coefficient moves the
     /// relative error far past 4 ulp.
+    /// Both forms: unfused, and fused as on CPUs with FMA.
     #[test]
     fn exp_f32_is_within_a_few_ulp() {
+        check::<false>();
+        check::<true>();
+    }
+
+    fn check<const FMA: bool>() {
         let mut worst = 0.0f64;
         for i in 0..=17_500 {
             let x = -87.0 + 0.01 * i as f64;
-            let got = exp_f32(x as f32) as f64;
+            let got = exp_f32::<FMA>(x as f32) as f64;
             let want = (x as f32 as f64).exp();
             worst = worst.max(((got - want) / want).abs());
         }
         assert!(
             worst < 4.0 * f32::EPSILON as f64,
-            "worst relative error {worst:e}"
+            "FMA {FMA}: worst relative error {worst:e}"
         );
-        assert_eq!(exp_f32(-200.0).to_bits(), exp_f32(-87.0).to_bits());
-        assert_eq!(exp_f32(200.0).to_bits(), exp_f32(88.0).to_bits());
+        assert_eq!(
+            exp_f32::<FMA>(-200.0).to_bits(),
+            exp_f32::<FMA>(-87.0).to_bits()
+        );
+        assert_eq!(
+            exp_f32::<FMA>(200.0).to_bits(),
+            exp_f32::<FMA>(88.0).to_bits()
+        );
     }
 }
