@@ -21,6 +21,8 @@ Everything — drawing the batch, the noise, forward, backward, the AdamW update
 
 Throughput (examples/s) is timed after a warm-up (compilation and the first steps excluded),
 over several rounds of a fixed number of steps; the script prints the median and the range.
+With `--json` it also gives `cpu_median`: examples per CPU-second of the process (all threads),
+a measure of the work per example that does not depend on the machine's load.
 Two drivers are timed:
 
 * `loop`: the jitted step called from a Python loop (how a JAX training loop is usually
@@ -135,16 +137,49 @@ def measure(batch, driver, rounds, steps, chunk, warmup, seed=0):
     for _ in range(max(1, warmup // steps_per_call)):
         carry, loss = advance(carry)
     jax.block_until_ready(carry)
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(calls_per_round):
             carry, loss = advance(carry)
         jax.block_until_ready(carry)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         rates.append(batch * calls_per_round * steps_per_call / dt)
+        # Per CPU-second of the whole process (every thread): the work per example, which
+        # does not depend on how much of the shared machine the process got.
+        cpu_rates.append(batch * calls_per_round * steps_per_call / dc)
     final = float(np.asarray(loss).reshape(-1)[-1])
-    return rates, final
+    return rates, cpu_rates, final
+
+
+def measure_forward(batch, rounds, examples, seed=0):
+    """Batched score evaluation, as a sampler calls it: s(x, σ) = net(x, ln σ)/σ for a batch
+    of particles at one σ, each call followed by x ← x + 1e-3 s (inside the jitted function),
+    so that every call depends on the previous one. Examples/s counts particles scored."""
+    data = ring_data(20_000, seed)
+    x = jnp.asarray(np.resize(data, (batch, 2)))
+    params = init_params(jax.random.PRNGKey(seed))
+    sigma = 0.5
+
+    @jax.jit
+    def step(params, x):
+        s = net(params, x, jnp.full((x.shape[0],), np.log(sigma), jnp.float32)) / sigma
+        return x + 1e-3 * s
+
+    for _ in range(50):
+        x = step(params, x)
+    jax.block_until_ready(x)
+    calls = max(1, examples // batch)
+    rates, cpu_rates = [], []
+    for _ in range(rounds):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            x = step(params, x)
+        jax.block_until_ready(x)
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        rates.append(batch * calls / dt)
+        cpu_rates.append(batch * calls / dc)
+    return rates, cpu_rates
 
 
 def save(path, batch, examples, seed=0):
@@ -186,7 +221,19 @@ def main():
     ap.add_argument("--warmup", type=int, default=200, help="warm-up steps (not timed)")
     ap.add_argument("--json", action="store_true", help="one JSON line per measurement")
     ap.add_argument("--save", metavar="PATH", help="train once and save the model (safetensors)")
+    ap.add_argument("--forward", action="store_true",
+                    help="time batched score evaluation (forward only) instead of training")
     a = ap.parse_args()
+    if a.forward:
+        for b in a.batch:
+            rates, cpu_rates = measure_forward(b, a.rounds, a.examples)
+            med = statistics.median(rates)
+            if a.json:
+                print(json.dumps({"impl": "jax-forward", "batch": b, "median": med,
+                                  "rates": rates, "cpu_median": statistics.median(cpu_rates)}))
+            else:
+                print(f"forward {b:>6} {med:>12.0f} {min(rates):>10.0f} {max(rates):>10.0f}")
+        return
     if a.save:
         save(a.save, a.batch[0], a.examples)
         return
@@ -197,11 +244,12 @@ def main():
     for b in a.batch:
         steps = max(1, a.examples // b)
         for d in drivers:
-            rates, loss = measure(b, d, a.rounds, steps, a.chunk, a.warmup)
+            rates, cpu_rates, loss = measure(b, d, a.rounds, steps, a.chunk, a.warmup)
             med = statistics.median(rates)
             if a.json:
                 print(json.dumps({"impl": f"jax-{d}", "batch": b, "median": med,
-                                  "rates": rates, "loss": loss}))
+                                  "rates": rates, "cpu_median": statistics.median(cpu_rates),
+                                  "loss": loss}))
             else:
                 print(f"{b:>6} {d:>6} {med:>12.0f} {min(rates):>10.0f} {max(rates):>10.0f}"
                       f"  {loss:.3f}")

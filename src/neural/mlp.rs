@@ -183,6 +183,23 @@ impl<T: Real> Mlp<T> {
     /// If `input.len()` is not a multiple of `w_0` or `ws` is too short (a programming error
     /// of the caller; the score models of this module size both themselves).
     pub fn forward<'w>(&self, input: &[T], ws: &'w mut [T]) -> &'w [T] {
+        // The elementwise passes (bias, SiLU, thin layers) are compiled once more for AVX2 +
+        // FMA and chosen at run time when the CPU has them: the same operations in the same
+        // order, only the vector width differs, except that the f32 exponential of the SiLU
+        // fuses its multiply-adds there (results differ in the last bit between CPUs with
+        // and without AVX2 + FMA; on one machine they are fixed).
+        pulp::Arch::new().dispatch(Pass::Forward {
+            net: self,
+            input,
+            ws: &mut *ws,
+        });
+        let rows = input.len() / self.input_dim();
+        let (zo, _, _) = self.act_offsets(rows, self.layers() - 1);
+        &ws[zo..zo + rows * self.output_dim()]
+    }
+
+    #[inline(always)]
+    fn forward_impl<const FMA: bool>(&self, input: &[T], ws: &mut [T]) {
         let rows = input.len() / self.input_dim();
         assert_eq!(rows * self.input_dim(), input.len(), "input rows");
         assert!(ws.len() >= self.workspace_len(rows), "workspace too short");
@@ -200,14 +217,19 @@ impl<T: Real> Mlp<T> {
             };
             let (z, tail) = rest.split_at_mut(rows * wo);
             let tmp = &mut tail[tmp_off - zo - rows * wo..];
-            affine_forward(rows, wi, wo, h_in, self.weight(l), self.bias(l), z, tmp);
+            let b = self.bias(l);
+            let pending = affine_forward(rows, wi, wo, h_in, self.weight(l), b, z, tmp);
             if l + 1 < nl {
                 let (h, tail) = tail.split_at_mut(rows * wo);
-                silu_forward(z, h, &mut tail[..rows * wo]);
+                silu_forward::<T, FMA>(z, pending.then_some(b), h, &mut tail[..rows * wo]);
+            } else if pending {
+                for zr in z.chunks_exact_mut(wo) {
+                    for (z, &b) in zr.iter_mut().zip(b) {
+                        *z += b;
+                    }
+                }
             }
         }
-        let (zo, _, _) = self.act_offsets(rows, nl - 1);
-        &ws[zo..zo + rows * self.output_dim()]
     }
 
     /// Backpropagation after [`Mlp::forward`] on the same `input` and `ws`: given
@@ -217,6 +239,18 @@ impl<T: Real> Mlp<T> {
     /// # Panics
     /// On inconsistent lengths (a programming error of the caller).
     pub fn backward(&self, input: &[T], ws: &mut [T], d_out: &[T], grad: &mut [T]) {
+        // Runtime dispatch as in `forward`.
+        pulp::Arch::new().dispatch(Pass::Backward {
+            net: self,
+            input,
+            ws,
+            d_out,
+            grad,
+        });
+    }
+
+    #[inline(always)]
+    fn backward_impl(&self, input: &[T], ws: &mut [T], d_out: &[T], grad: &mut [T]) {
         let rows = input.len() / self.input_dim();
         assert_eq!(d_out.len(), rows * self.output_dim(), "d_out rows");
         assert_eq!(grad.len(), self.params.len(), "gradient length");
@@ -232,12 +266,16 @@ impl<T: Real> Mlp<T> {
             let (prev, rest) = act.split_at_mut(zo);
             let delta = &rest[..rows * wo];
             let go = self.offsets[l];
-            let (gw, gb) = grad[go..go + wo * (wi + 1)].split_at_mut(wo * wi);
-            // ∂ℒ/∂b_l = column sums of δ_l.
-            gb.iter_mut().for_each(|g| *g = T::zero());
-            for r in delta.chunks_exact(wo) {
-                for (g, &d) in gb.iter_mut().zip(r) {
-                    *g += d;
+            let (below, here) = grad.split_at_mut(go);
+            let (gw, gb) = here[..wo * (wi + 1)].split_at_mut(wo * wi);
+            // ∂ℒ/∂b_l = column sums of δ_l: here for the output layer, for the hidden layers
+            // in the pass that forms δ_l (below, one layer up).
+            if l + 1 == nl {
+                gb.iter_mut().for_each(|g| *g = T::zero());
+                for r in delta.chunks_exact(wo) {
+                    for (g, &d) in gb.iter_mut().zip(r) {
+                        *g += d;
+                    }
                 }
             }
             if l == 0 {
@@ -250,35 +288,106 @@ impl<T: Real> Mlp<T> {
             let hprev = &mut hprev[..rows * wi];
             weight_grad(rows, wi, wo, hprev, delta, gw, tmp);
             // δ h_{l−1} = δ_l W_l overwrites h_{l−1}, then δ_{l−1} = that ⊙ silu'(z_{l−1})
-            // overwrites z_{l−1}.
+            // overwrites z_{l−1}, and its column sums (∂ℒ/∂b_{l−1}, summed row by row as
+            // above) accumulate in the same pass.
             input_grad(rows, wi, wo, delta, self.weight(l), hprev);
-            for ((z, &dh), &s) in zprev[..rows * wi]
-                .iter_mut()
-                .zip(hprev.iter())
-                .zip(&sprev[..rows * wi])
+            let gb_prev = &mut below[self.offsets[l - 1] + wi * self.widths[l - 1]..][..wi];
+            gb_prev.iter_mut().for_each(|g| *g = T::zero());
+            for ((zr, dhr), sr) in zprev[..rows * wi]
+                .chunks_exact_mut(wi)
+                .zip(hprev.chunks_exact(wi))
+                .zip(sprev[..rows * wi].chunks_exact(wi))
             {
-                *z = dh * s * (T::one() + *z * (T::one() - s));
+                for (((z, &dh), &s), g) in zr.iter_mut().zip(dhr).zip(sr).zip(gb_prev.iter_mut()) {
+                    let d = dh * s * (T::one() + *z * (T::one() - s));
+                    *z = d;
+                    *g += d;
+                }
             }
         }
     }
 }
 
+/// A pass to be compiled for the vector width of the running CPU: pulp's runtime dispatch
+/// monomorphises `with_simd` inside a function with that width's target features, and the
+/// `inline(always)` chain (this call, the closure's body, the kernels below) pulls the loops in
+/// there so that they vectorise at that width. (A closure would not do: its body is a
+/// separate function that the inliner may keep out of line, compiled without the features.)
+enum Pass<'a, T> {
+    Forward {
+        net: &'a Mlp<T>,
+        input: &'a [T],
+        ws: &'a mut [T],
+    },
+    Backward {
+        net: &'a Mlp<T>,
+        input: &'a [T],
+        ws: &'a mut [T],
+        d_out: &'a [T],
+        grad: &'a mut [T],
+    },
+}
+
+impl<T: Real> pulp::WithSimd for Pass<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        match self {
+            // Every vector instruction set pulp dispatches to (x86-64-v3 and up, NEON) has
+            // fused multiply-add.
+            Pass::Forward { net, input, ws } if S::IS_SCALAR => {
+                net.forward_impl::<false>(input, ws)
+            }
+            Pass::Forward { net, input, ws } => net.forward_impl::<true>(input, ws),
+            Pass::Backward {
+                net,
+                input,
+                ws,
+                d_out,
+                grad,
+            } => net.backward_impl(input, ws, d_out, grad),
+        }
+    }
+}
+
 /// `s = sigmoid(z)`, `h = z s` elementwise (for f32 through [`exp_f32`], which vectorises
-/// where the libm call does not).
-fn silu_forward<T: Real>(z: &[T], h: &mut [T], s: &mut [T]) {
-    for ((h, s), &z) in h.iter_mut().zip(s.iter_mut()).zip(z) {
-        let si = sigmoid(z);
+/// where the libm call does not), after adding the bias `b` to every row of `z` if it is
+/// given — one pass over the layer.
+#[inline(always)]
+fn silu_forward<T: Real, const FMA: bool>(z: &mut [T], b: Option<&[T]>, h: &mut [T], s: &mut [T]) {
+    let silu = |z: T, h: &mut T, s: &mut T| {
+        let si = sigmoid::<T, FMA>(z);
         *s = si;
         *h = z * si;
+    };
+    match b {
+        Some(b) => {
+            let wo = b.len();
+            for ((zr, hr), sr) in z
+                .chunks_exact_mut(wo)
+                .zip(h.chunks_exact_mut(wo))
+                .zip(s.chunks_exact_mut(wo))
+            {
+                for (((z, h), s), &b) in zr.iter_mut().zip(hr).zip(sr).zip(b) {
+                    *z += b;
+                    silu(*z, h, s);
+                }
+            }
+        }
+        None => {
+            for ((h, s), &z) in h.iter_mut().zip(s.iter_mut()).zip(z.iter()) {
+                silu(z, h, s);
+            }
+        }
     }
 }
 
 #[inline(always)]
-fn sigmoid<T: Real>(z: T) -> T {
+fn sigmoid<T: Real, const FMA: bool>(z: T) -> T {
     use core::any::Any;
     // The type test is resolved at compile time.
     if let Some(&z32) = (&z as &dyn Any).downcast_ref::<f32>() {
-        let s = 1.0 / (1.0 + exp_f32(-z32));
+        let s = 1.0 / (1.0 + exp_f32::<FMA>(-z32));
         if let Some(&t) = (&s as &dyn Any).downcast_ref::<T>() {
             return t;
         }
@@ -288,25 +397,35 @@ fn sigmoid<T: Real>(z: T) -> T {
 
 /// `exp(x)` in f32 without branches (Cephes `expf`: range reduction by ln 2 in two parts and
 /// a degree-5 polynomial; relative error ≈ 1 ulp on [−87, 88], clamped outside).
+///
+/// With `FMA` the multiply-adds are fused (one rounding each; only where the CPU has the
+/// instruction — the dispatch in [`Mlp::forward`] sets it — since otherwise `mul_add` is a
+/// slow library call); the result then differs from the unfused one in the last bit or so.
 #[inline(always)]
-fn exp_f32(x: f32) -> f32 {
+fn exp_f32<const FMA: bool>(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // Round to nearest by the 1.5·2²³ trick (`round` would be a libm call without SSE4.1).
     // The bits of `t` are those of MAGIC plus the integer n (|n| < 2²²), so 2ⁿ is built by
     // integer operations on them; a float-to-int `as` cast (saturating, NaN-checked) would not
     // vectorise.
     const MAGIC: f32 = 12_582_912.0;
-    let t = x * core::f32::consts::LOG2_E + MAGIC;
+    let t = madd::<FMA>(x, core::f32::consts::LOG2_E, MAGIC);
     let n = t - MAGIC;
-    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let r = madd::<FMA>(-n, -2.121_944_4e-4, madd::<FMA>(-n, 0.693_359_4, x));
     let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_2e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
-    let e = p * r * r + r + 1.0;
+    p = madd::<FMA>(p, r, 1.398_2e-3);
+    p = madd::<FMA>(p, r, 8.333_452e-3);
+    p = madd::<FMA>(p, r, 4.166_579_6e-2);
+    p = madd::<FMA>(p, r, 1.666_666_5e-1);
+    p = madd::<FMA>(p, r, 5.000_000_1e-1);
+    let e = madd::<FMA>(p, r * r, r) + 1.0;
     e * f32::from_bits(t.to_bits().wrapping_sub(MAGIC.to_bits() - 127) << 23)
+}
+
+/// `a b + c`, fused into one rounding if `FMA`.
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// `C = α A B + β C` for row-major / strided operands through nalgebra's `gemm` (which hands
@@ -327,7 +446,9 @@ fn gemm<T: Real>(
 }
 
 /// `z = h Wᵀ + b` for `rows` rows, `W` `[wo, wi]` row-major; `tmp` holds `Wᵀ` for a thin
-/// input.
+/// input. Returns `true` when it left out the bias (the matrix-product path, so that the
+/// caller adds it in its next pass over `z` instead of a pass of its own).
+#[inline(always)]
 fn affine_forward<T: Real>(
     rows: usize,
     wi: usize,
@@ -337,13 +458,21 @@ fn affine_forward<T: Real>(
     b: &[T],
     z: &mut [T],
     tmp: &mut [T],
-) {
+) -> bool {
+    if rows > SMALL && wi > SMALL && wo > SMALL {
+        gemm(
+            (rows, wi, wo),
+            (h, wi, 1),
+            (w, 1, wi),
+            T::zero(),
+            (z, wo, 1),
+        );
+        return true;
+    }
     for zr in z.chunks_exact_mut(wo) {
         zr.copy_from_slice(b);
     }
-    if rows > SMALL && wi > SMALL && wo > SMALL {
-        gemm((rows, wi, wo), (h, wi, 1), (w, 1, wi), T::one(), (z, wo, 1));
-    } else if wi >= wo {
+    if wi >= wo {
         for (zr, hr) in z.chunks_exact_mut(wo).zip(h.chunks_exact(wi)) {
             for (zo, wr) in zr.iter_mut().zip(w.chunks_exact(wi)) {
                 *zo += crate::real::dot8(wr, hr);
@@ -365,10 +494,12 @@ fn affine_forward<T: Real>(
             }
         }
     }
+    false
 }
 
 /// `gw = δᵀ h` (`[wo, wi]` row-major), overwritten; `tmp` holds its transpose for a thin
 /// input.
+#[inline(always)]
 fn weight_grad<T: Real>(
     rows: usize,
     wi: usize,
@@ -414,6 +545,7 @@ fn weight_grad<T: Real>(
 }
 
 /// `dh = δ W` (`rows × wi`), overwritten.
+#[inline(always)]
 fn input_grad<T: Real>(rows: usize, wi: usize, wo: usize, delta: &[T], w: &[T], dh: &mut [T]) {
     if rows > SMALL && wi > SMALL && wo > SMALL {
         gemm(
@@ -552,20 +684,32 @@ mod tests {
     /// exponent bias in the bit construction of 2ⁿ (a factor 2; measured: the relative error
     /// is infinite at the top of the range) or a wrong polynomial coefficient moves the
     /// relative error far past 4 ulp.
+    /// Both forms: unfused, and fused as on CPUs with FMA.
     #[test]
     fn exp_f32_is_within_a_few_ulp() {
+        check::<false>();
+        check::<true>();
+    }
+
+    fn check<const FMA: bool>() {
         let mut worst = 0.0f64;
         for i in 0..=17_500 {
             let x = -87.0 + 0.01 * i as f64;
-            let got = exp_f32(x as f32) as f64;
+            let got = exp_f32::<FMA>(x as f32) as f64;
             let want = (x as f32 as f64).exp();
             worst = worst.max(((got - want) / want).abs());
         }
         assert!(
             worst < 4.0 * f32::EPSILON as f64,
-            "worst relative error {worst:e}"
+            "FMA {FMA}: worst relative error {worst:e}"
         );
-        assert_eq!(exp_f32(-200.0).to_bits(), exp_f32(-87.0).to_bits());
-        assert_eq!(exp_f32(200.0).to_bits(), exp_f32(88.0).to_bits());
+        assert_eq!(
+            exp_f32::<FMA>(-200.0).to_bits(),
+            exp_f32::<FMA>(-87.0).to_bits()
+        );
+        assert_eq!(
+            exp_f32::<FMA>(200.0).to_bits(),
+            exp_f32::<FMA>(88.0).to_bits()
+        );
     }
 }

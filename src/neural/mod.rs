@@ -19,7 +19,9 @@
 //! activation and gradient in buffers allocated once per run and calls nalgebra's `gemm`
 //! for the hidden layers, which hands `f32`/`f64` products to the `matrixmultiply` kernels
 //! (AVX-512/AVX2/FMA chosen at run time); the thin first and last layers are row loops. The
-//! crate forbids `unsafe`, so the kernels are reached only through nalgebra's safe API.
+//! crate forbids `unsafe`, so the kernels are reached only through nalgebra's safe API, and
+//! the elementwise passes (bias + SiLU, its derivative, the thin layers) are compiled a second
+//! time for AVX2 + FMA and chosen at run time through `pulp`'s safe dispatch.
 //! Measured figures are in `benches/neural.rs` and its notes.
 //!
 //! ## Reproducibility
