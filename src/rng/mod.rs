@@ -9,10 +9,10 @@
 //!
 //! Normals: the samplers draw them with rand_distr's scalar ziggurat by default
 //! ([`Normals::Scalar`]); [`Normals::Simd`] switches a sampler to [`SimdNormal`], eight
-//! Xoshiro256++ lanes with a vectorised ziggurat (see [`normal`](self::SimdNormal) for the
+//! Xoshiro256++ lanes with a vectorised ziggurat (see [`normal`] for the
 //! method, its exactness and its documented stream).
 
-mod normal;
+pub mod normal;
 mod ziggurat_tables;
 
 pub use normal::{LANES, SimdNormal, SimdPath, Ziggurat};

@@ -59,6 +59,21 @@ use pulp::{Simd, WithSimd};
 use rand::Rng;
 use rand_distr::Distribution;
 
+/// `X[i]` and `X[i+1]` for `i < 256` as two tables indexed alike (so that both lookups are
+/// one gather each on the vector path).
+static X_LO: [f64; 256] = shifted(0);
+static X_HI: [f64; 256] = shifted(1);
+
+const fn shifted(by: usize) -> [f64; 256] {
+    let mut a = [0.0; 256];
+    let mut i = 0;
+    while i < 256 {
+        a[i] = X[i + by];
+        i += 1;
+    }
+    a
+}
+
 /// The logical number of lanes of [`SimdNormal`] (fixed, whatever the vector width).
 pub const LANES: usize = 8;
 
@@ -227,32 +242,34 @@ impl Lanes {
         r
     }
 
-    /// The next normal of every lane into `out` (`out[j]` from lane `j`).
+    /// The next normal of every lane into `out` (`out[j]` from lane `j`). The fast path is
+    /// branch-free array code (vectorised); any miss hands the block to `finish_misses`.
     #[inline(always)]
     fn block(&mut self, out: &mut [f64; LANES]) {
         let b = self.next_all();
-        let mut miss = 0u32;
+        let mut ok = [0u64; LANES];
         for j in 0..LANES {
             let (i, u) = decode(b[j]);
-            let x = u * X[i];
+            let x = u * X_LO[i];
             out[j] = x;
-            miss |= u32::from(x.abs() >= X[i + 1]) << j;
+            ok[j] = u64::from(x.abs() < X_HI[i]);
         }
-        if miss != 0 {
-            self.finish_misses(b, miss, out);
+        let all = ok.iter().fold(1u64, |a, &o| a & o);
+        if all == 0 {
+            self.finish_misses(b, out);
         }
     }
 
     /// The scalar continuation of the lanes that left the fast path.
     #[cold]
     #[inline(never)]
-    fn finish_misses(&mut self, b: [u64; LANES], miss: u32, out: &mut [f64; LANES]) {
+    fn finish_misses(&mut self, b: [u64; LANES], out: &mut [f64; LANES]) {
         for j in 0..LANES {
-            if miss & (1 << j) == 0 {
-                continue;
-            }
             let (i, u) = decode(b[j]);
             let x = u * X[i];
+            if x.abs() < X[i + 1] {
+                continue;
+            }
             out[j] = match slow_path(i, u, x, || self.next_lane(j)) {
                 Some(z) => z,
                 None => ziggurat(|| self.next_lane(j)),

@@ -7,7 +7,7 @@ pub(super) const R: f64 = 3.6541528853610088;
 #[allow(dead_code)]
 pub(super) const V: f64 = 0.0049286732339746553;
 /// Layer widths: `X[0] = V / f(R)`, `X[1] = R`, decreasing to `X[256] = 0`.
-pub(super) static X: [f64; 257] = [
+pub(super) const X: [f64; 257] = [
     3.910757959524916,
     3.654152885361009,
     3.449278298561431,
