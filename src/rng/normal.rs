@@ -247,6 +247,12 @@ impl Lanes {
     #[inline(always)]
     fn block(&mut self, out: &mut [f64; LANES]) {
         let b = self.next_all();
+        self.block_from(b, out);
+    }
+
+    /// As [`Lanes::block`], from the lanes' next outputs `b` (already drawn).
+    #[inline(always)]
+    fn block_from(&mut self, b: [u64; LANES], out: &mut [f64; LANES]) {
         let mut ok = [0u64; LANES];
         for j in 0..LANES {
             let (i, u) = decode(b[j]);
@@ -378,6 +384,71 @@ impl<T: Real> WithSimd for FillOp<'_, T> {
     }
 }
 
+/// The AVX2 path's Xoshiro256++ update with explicit vector operations: AVX2 has no 64-bit
+/// rotate, and left to itself the compiler rotates lane by lane in scalar registers.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{LANES, Lanes};
+    use pulp::x86::V3;
+    use pulp::{Simd, u64x4};
+
+    #[inline(always)]
+    fn rotl<const L: i32, const R: i32>(v: V3, x: u64x4) -> u64x4 {
+        v.or_u64s(v.shl_const_u64x4::<L>(x), v.shr_const_u64x4::<R>(x))
+    }
+
+    #[inline(always)]
+    fn next_all(v: V3, lanes: &mut Lanes) -> [u64; LANES] {
+        let mut r = [0u64; LANES];
+        for half in 0..2 {
+            let o = 4 * half;
+            let ld = |row: &[u64; LANES]| u64x4(row[o], row[o + 1], row[o + 2], row[o + 3]);
+            let [r0, r1, r2, r3] = &mut lanes.s;
+            let (mut s0, mut s1, mut s2, mut s3) = (ld(r0), ld(r1), ld(r2), ld(r3));
+            let res = v.add_u64s(rotl::<23, 41>(v, v.add_u64s(s0, s3)), s0);
+            let t = v.shl_const_u64x4::<17>(s1);
+            s2 = v.xor_u64s(s2, s0);
+            s3 = v.xor_u64s(s3, s1);
+            s1 = v.xor_u64s(s1, s2);
+            s0 = v.xor_u64s(s0, s3);
+            s2 = v.xor_u64s(s2, t);
+            s3 = rotl::<45, 19>(v, s3);
+            let st = |row: &mut [u64; LANES], x: u64x4| {
+                row[o..o + 4].copy_from_slice(&[x.0, x.1, x.2, x.3]);
+            };
+            st(r0, s0);
+            st(r1, s1);
+            st(r2, s2);
+            st(r3, s3);
+            r[o..o + 4].copy_from_slice(&[res.0, res.1, res.2, res.3]);
+        }
+        r
+    }
+
+    pub(super) struct FillOp<'a, T> {
+        pub(super) v3: V3,
+        pub(super) lanes: &'a mut Lanes,
+        pub(super) out: &'a mut [T],
+    }
+
+    impl<T: crate::Real> pulp::WithSimd for FillOp<'_, T> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _simd: S) -> Self::Output {
+            let mut lanes = *self.lanes;
+            let mut z = [0.0f64; LANES];
+            for c in self.out.chunks_exact_mut(LANES) {
+                let b = next_all(self.v3, &mut lanes);
+                lanes.block_from(b, &mut z);
+                for j in 0..LANES {
+                    c[j] = T::c(z[j]);
+                }
+            }
+            *self.lanes = lanes;
+        }
+    }
+}
+
 impl SimdNormal {
     /// The generator of `seed` on the widest available path (lane `j` is
     /// [`crate::rng::stream`]`(seed, j)`).
@@ -436,10 +507,21 @@ impl SimdNormal {
         let full = rest.len() / LANES * LANES;
         let (body, tail) = rest.split_at_mut(full);
         if !body.is_empty() {
-            self.arch.dispatch(FillOp {
-                lanes: &mut self.lanes,
-                out: body,
-            });
+            match self.arch {
+                #[cfg(target_arch = "x86_64")]
+                pulp::Arch::V3(v3) => Simd::vectorize(
+                    v3,
+                    avx2::FillOp {
+                        v3,
+                        lanes: &mut self.lanes,
+                        out: body,
+                    },
+                ),
+                arch => arch.dispatch(FillOp {
+                    lanes: &mut self.lanes,
+                    out: body,
+                }),
+            }
         }
         if !tail.is_empty() {
             self.lanes.block(&mut self.buf);
