@@ -2,7 +2,8 @@
 //! against hand-written loops on N(0, I), timed **in the same process, alternating**: each
 //! round times every variant once (in a rotated order) and forms the ratios within the round,
 //! so the machine's drift cancels; the table gives the median ratio and its range over the
-//! rounds.
+//! rounds. On Linux the clock is the thread's CPU time (a loaded shared machine otherwise adds
+//! the time spent waiting for a core).
 //!
 //! `cargo bench -p langevin-benches --bench normals` (ratio table, then criterion's
 //! throughput of the generators). `NORMALS_ROUNDS=25` sets the number of rounds (default 11).
@@ -128,6 +129,26 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// This thread's CPU time in ns (Linux: `/proc/thread-self/schedstat`, updated at scheduler
+/// ticks): on a loaded shared machine it excludes the time the thread waits for a core, which
+/// wall time does not. `None` elsewhere (then wall time is used).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A clock: thread CPU time where available, else wall time.
+fn now_ns(start: Instant) -> f64 {
+    match thread_cpu_ns() {
+        Some(ns) => ns as f64,
+        None => start.elapsed().as_nanos() as f64,
+    }
+}
+
 /// Times the variants over `rounds` alternating rounds; returns the per-round ns/step.
 fn alternate(runs: &mut [Run<'_>], steps: usize, rounds: usize) -> Vec<Vec<f64>> {
     let k = runs.len();
@@ -135,12 +156,13 @@ fn alternate(runs: &mut [Run<'_>], steps: usize, rounds: usize) -> Vec<Vec<f64>>
         r(steps / 4 + 1); // warm caches and branch predictors
     }
     let mut t = vec![Vec::with_capacity(rounds); k];
+    let origin = Instant::now();
     for round in 0..rounds {
         for j in 0..k {
             let v = (j + round) % k;
-            let start = Instant::now();
+            let t0 = now_ns(origin);
             runs[v](steps);
-            t[v].push(start.elapsed().as_nanos() as f64 / steps as f64);
+            t[v].push((now_ns(origin) - t0) / steps as f64);
         }
     }
     t
@@ -170,13 +192,18 @@ fn ratio_table() {
         .unwrap_or(11);
     println!(
         "ratios to the scalar hand loop, median [min, max] of {rounds} alternating rounds; \
-         SIMD path {:?}",
-        SimdPath::best()
+         SIMD path {:?}; clock: {}",
+        SimdPath::best(),
+        if thread_cpu_ns().is_some() {
+            "thread CPU time"
+        } else {
+            "wall time"
+        }
     );
     let labels = ["lib scalar", "lib simd", "hand"];
     for d in [2usize, 100, 10_000] {
-        // ≈ 2e6 coordinates per timed batch.
-        let steps = (2_000_000 / d).max(1);
+        // ≈ 4e6 coordinates per timed batch (≥ 10 ms: many scheduler ticks).
+        let steps = (4_000_000 / d).max(1);
         let h = 0.5 * (d as f64).powf(-1.0 / 3.0);
         let ula = Ula::new(target(d), h).unwrap();
         let ula_simd = Ula::new(target(d), h).unwrap().with_normals(Normals::Simd);
@@ -280,7 +307,7 @@ fn ratio_table() {
         }));
     }
     let hand = runs.len() - 1;
-    let t = alternate(&mut runs, 200, rounds);
+    let t = alternate(&mut runs, 1000, rounds);
     drop(runs);
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
     report("fill", n, &label_refs, &t, hand);

@@ -21,8 +21,8 @@ use rand::Rng;
 /// normals are drawn into the state's noise buffer first, then one pass updates `x` and
 /// checks it is finite. The normals come from rand_distr's scalar ziggurat on the chain's RNG
 /// by default, or from the vectorised [`SimdNormal`] with
-/// [`Ula::with_normals`]`(`[`Normals::Simd`]`)` (same law, another stream, ≈ 2× faster steps
-/// at d ≥ 100).
+/// [`Ula::with_normals`]`(`[`Normals::Simd`]`)` (same law, another stream, somewhat faster
+/// draws on AVX2: `benches/normals.rs`).
 ///
 /// # Requirements
 /// Only a [`Score`]: no log density is evaluated.
