@@ -63,7 +63,7 @@
 //! |---|---|---|
 //! | foundation | [`real`] | the [`Real`] scalar (f32 / f64 over nalgebra's `RealField`) and vectorisable sums |
 //! | foundation | [`error`] | [`Error`], one typed error for the crate (wraps the diagnostics' own) |
-//! | foundation | [`rng`] | per-chain portable streams |
+//! | foundation | [`rng`] | per-chain portable streams; vectorised normals ([`rng::SimdNormal`]) |
 //! | foundation | [`step`] | step sizes that carry their convention in their type ([`step::LangevinStep`] `h`, [`step::ProposalVariance`] `ε = 2h`) |
 //! | foundation | `linalg`, `pool` (crate-private) | the one Cholesky (nalgebra's); cached rayon pools for every parallel loop |
 //! | foundation (leaf) | [`diagnostics`] | ESS, R-hat, MCSE, autocorrelation, summary tables, goodness of fit, energy distance, kernel Stein discrepancy — on plain slices, importing nothing else from the crate (except the Stein tools that take a [`Score`]: KSD of a target, zero-variance control variates, Stein thinning) |

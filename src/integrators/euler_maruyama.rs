@@ -68,12 +68,13 @@ impl<S: Sde + ?Sized> Integrator<S> for EulerMaruyama {
         apply_diffusion(sde.noise_kind(), g, dw, x);
     }
 
-    /// Fused draw-and-update for scalar noise (the Langevin case): one pass over the state, no
-    /// noise-buffer traffic, `x += h f + (g sqrt(h)) ξ`. It consumes the RNG exactly as
-    /// [`Integrator::draw_noise`] does, and agrees with `step_with_noise` on the same
-    /// increments up to rounding (the product `g sqrt(h)` is formed once). Other noise kinds
-    /// draw into `dw` and call `step_with_noise`. The contents of `dw` afterwards are
-    /// unspecified.
+    /// For scalar noise (the Langevin case) the standard normals are drawn into `dw` first,
+    /// in one tight loop, and the state is then updated in one pass, `x += h f + (g sqrt(h))
+    /// ξ` (see [`EulerMaruyama::step_scalar_noise`]); the draws consume the RNG exactly as
+    /// [`Integrator::draw_noise`] does, and the result agrees with `step_with_noise` on the
+    /// same increments up to rounding (the product `g sqrt(h)` is formed once). Other noise
+    /// kinds draw into `dw` and call `step_with_noise`. For scalar noise `dw` holds the
+    /// standard normals `ξ` afterwards, not the increments.
     #[inline]
     fn step<R: Rng + ?Sized>(
         &self,
@@ -86,17 +87,73 @@ impl<S: Sde + ?Sized> Integrator<S> for EulerMaruyama {
         scratch: &mut [S::Scalar],
     ) {
         if sde.noise_kind() == NoiseKind::Scalar {
-            let d = sde.dim();
-            let (f, rest) = scratch.split_at_mut(d);
-            sde.drift_into(t, x, f);
-            sde.diffusion_into(t, x, &mut rest[..1]);
-            let c = rest[0] * h.sqrt();
-            for (xi, &fi) in x.iter_mut().zip(f.iter()) {
-                *xi += h * fi + c * S::Scalar::standard_normal(rng);
-            }
+            let xi = &mut dw[..sde.dim()];
+            crate::real::fill_standard_normal(rng, xi);
+            self.step_scalar_noise(sde, t, h, x, xi, scratch);
         } else {
             self.draw_noise(sde, h, rng, dw);
             self.step_with_noise(sde, t, h, x, dw, scratch);
         }
     }
+}
+
+impl EulerMaruyama {
+    /// One step for an SDE with [`NoiseKind::Scalar`] noise from given *standard* normals
+    /// `xi` (length `sde.dim()`; `ΔW = sqrt(h) ξ`): the drift and the scalar diffusion `g` are
+    /// evaluated, then one pass computes `x += h f + (g sqrt(h)) ξ` and checks finiteness on
+    /// the way. Returns `true` iff every new coordinate is finite. This is the step
+    /// [`crate::mcmc::Ula`] takes, with normals from either source of
+    /// [`crate::rng::Normals`].
+    ///
+    /// `scratch` needs [`Integrator::scratch_len`] entries. The caller guarantees
+    /// `sde.noise_kind() == NoiseKind::Scalar` (otherwise the result is meaningless, not
+    /// unsafe).
+    #[inline]
+    pub fn step_scalar_noise<S: Sde + ?Sized>(
+        &self,
+        sde: &S,
+        t: S::Scalar,
+        h: S::Scalar,
+        x: &mut [S::Scalar],
+        xi: &[S::Scalar],
+        scratch: &mut [S::Scalar],
+    ) -> bool {
+        let d = sde.dim();
+        let (f, rest) = scratch.split_at_mut(d);
+        sde.drift_into(t, x, f);
+        sde.diffusion_into(t, x, &mut rest[..1]);
+        let c = rest[0] * h.sqrt();
+        update_all_finite(x, f, xi, h, c)
+    }
+}
+
+/// `x += h f + c ξ` in one pass; `true` iff every updated coordinate is finite. The check
+/// rides along: `v · 0` is 0 for finite `v` and NaN otherwise, summed in eight independent
+/// accumulators so the pass vectorises.
+#[inline]
+pub(crate) fn update_all_finite<T: Real>(x: &mut [T], f: &[T], xi: &[T], h: T, c: T) -> bool {
+    let n = x.len();
+    let (f, xi) = (&f[..n], &xi[..n]);
+    let mut acc = [T::zero(); 8];
+    let mut xs = x.chunks_exact_mut(8);
+    let mut fs = f.chunks_exact(8);
+    let mut zs = xi.chunks_exact(8);
+    for ((xc, fc), zc) in (&mut xs).zip(&mut fs).zip(&mut zs) {
+        for k in 0..8 {
+            let v = xc[k] + (h * fc[k] + c * zc[k]);
+            xc[k] = v;
+            acc[k] += v * T::zero();
+        }
+    }
+    for ((xv, &fv), &zv) in xs
+        .into_remainder()
+        .iter_mut()
+        .zip(fs.remainder())
+        .zip(zs.remainder())
+    {
+        let v = *xv + (h * fv + c * zv);
+        *xv = v;
+        acc[0] += v * T::zero();
+    }
+    crate::real::sum8(&acc).finite()
 }

@@ -28,7 +28,8 @@
 // across the files of this module is the `step_with_noise` signature itself and the
 // scratch-splitting at its top: the shape of a trait implementation, left as the clearest form
 // (a macro generating the signatures would hide the one thing each file is about).
-// Euler–Maruyama alone overrides `step`, with a fused draw-and-update for scalar noise.
+// Euler–Maruyama alone overrides `step`: for scalar noise it draws the standard normals into
+// `dw` in one tight loop, then updates the state in one pass (`EulerMaruyama::step_scalar_noise`).
 
 mod euler_maruyama;
 mod heun;

@@ -6,6 +6,16 @@
 //! chains run — so one seed gives bit-identical traces on 1 thread and on many. Xoshiro256++
 //! is portable (its output is specified bit for bit) and draws normals about twice as fast
 //! as ChaCha8; rand's `StdRng` is documented as non-portable and is never used.
+//!
+//! Normals: the samplers draw them with rand_distr's scalar ziggurat by default
+//! ([`Normals::Scalar`]); [`Normals::Simd`] switches a sampler to [`SimdNormal`], eight
+//! Xoshiro256++ lanes with a vectorised ziggurat (see [`normal`] for the
+//! method, its exactness and its documented stream).
+
+pub mod normal;
+mod ziggurat_tables;
+
+pub use normal::{LANES, SimdNormal, SimdPath, Ziggurat};
 
 use rand::SeedableRng;
 pub use rand_xoshiro::Xoshiro256PlusPlus;
@@ -34,7 +44,29 @@ pub fn splitmix64(mut z: u64) -> u64 {
 /// assert_ne!(a, c);
 /// ```
 pub fn stream(seed: u64, index: u64) -> ChainRng {
+    Xoshiro256PlusPlus::seed_from_u64(stream_key(seed, index))
+}
+
+/// The `seed_from_u64` key of [`stream`]`(seed, index)`.
+#[inline]
+pub(crate) fn stream_key(seed: u64, index: u64) -> u64 {
     // Hash the index first so that (s, c) and (s + 1, c − 1) do not collide.
-    let key = splitmix64(seed ^ splitmix64(index.wrapping_mul(0xD1B5_4A32_D192_ED03)));
-    Xoshiro256PlusPlus::seed_from_u64(key)
+    splitmix64(seed ^ splitmix64(index.wrapping_mul(0xD1B5_4A32_D192_ED03)))
+}
+
+/// Where a sampler takes its standard normals from (`Ula::with_normals`,
+/// `Mala::with_normals`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Normals {
+    /// rand_distr's scalar ziggurat on the chain's RNG, one draw at a time (the default; the
+    /// streams of earlier releases).
+    #[default]
+    Scalar,
+    /// [`SimdNormal`]: on its first step a chain draws one `u64` from its RNG and seeds a
+    /// vectorised generator with it (`SimdNormal::from_rng`); the normals then come from that
+    /// generator, any other randomness (MALA's uniform) from the chain's RNG. Still one
+    /// stream per chain and seed, independent of the thread count. Faster draws on AVX2
+    /// (≈ 1.2–1.3× rand_distr's, see [`normal`]).
+    Simd,
 }
