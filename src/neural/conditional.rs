@@ -459,6 +459,37 @@ pub trait ConditionalModel: Target + Sized {
 macro_rules! common {
     ($ty:ident) => {
         impl<T: Real> $ty<T> {
+            /// The model with condition `c` fixed: an ordinary score model (see
+            /// [`Conditioned`]).
+            ///
+            /// # Errors
+            /// [`Error::InvalidCondition`] for a label out of range, the wrong number of
+            /// labels or a vector of the wrong length.
+            pub fn given(&self, c: &Condition<T>) -> Result<Conditioned<'_, Self>> {
+                ConditionalModel::given(self, c)
+            }
+            /// The unconditional score (the null token).
+            pub fn unconditional(&self) -> Conditioned<'_, Self> {
+                ConditionalModel::unconditional(self)
+            }
+            /// Classifier-free guidance at weight `w`: `(1 + w) s(· | c) − w s(·)`
+            /// ([`ClassifierFree`]; what w does is documented there).
+            ///
+            /// # Errors
+            /// As `given`, and [`Error::InvalidParameter`] for a weight that is not finite or
+            /// below −1.
+            #[allow(clippy::type_complexity)]
+            pub fn guided(
+                &self,
+                c: &Condition<T>,
+                w: f64,
+            ) -> Result<ClassifierFree<Conditioned<'_, Self>, Conditioned<'_, Self>>> {
+                ConditionalModel::guided(self, c, w)
+            }
+            /// The condition spec.
+            pub fn spec(&self) -> &ConditionSpec {
+                &self.spec
+            }
             /// The network (input `[x, e(c), condition features]`, output d values).
             pub fn net(&self) -> &Mlp<T> {
                 &self.core.net
