@@ -10,8 +10,12 @@
 //! Model: a conditional DDPM ε-network `ε_θ([x_t, e(t), one-hot(digit), one-hot(colour),
 //! null flag])` (`CondDdpmMlp`, 192 + 9 + 14 → 384 → 384 → 192, SiLU, f32) trained with label
 //! dropout p_uncond = 0.15 (so the same network gives the unconditional ε), VP SDE with the
-//! linear β schedule. Sampling: DPM-Solver++(2M), 40 log-SNR steps, on the classifier-free
-//! guided ε̃ = (1 + w) ε(x | digit, colour) − w ε(x) for w ∈ {0, 0.5, 1, 2, 4}.
+//! linear β schedule. Sampling: ancestral (DDPM) steps, 200 of them, with a final Tweedie
+//! denoising step, on the classifier-free guided ε̃ = (1 + w) ε(x | digit, colour) − w ε(x)
+//! for w ∈ {0, 0.5, 1, 2, 4}. (The deterministic samplers — probability flow, DDIM,
+//! DPM-Solver++ — run the same guided score, but on this small network they leave the data
+//! manifold: median nearest-training distance ≈ 21–24 against ≈ 4 for ancestral sampling;
+//! the stochastic sampler's noise corrects the network's errors at small t.)
 //!
 //! Judged by numbers: two multinomial logistic classifiers (digit: 10 classes, colour: 3),
 //! trained by the example on the real coloured training images, label every generated image;
@@ -29,7 +33,7 @@
 //! columns = 4 samples in red, then green, then blue, at w = 2 (and the same grid at w = 0 as
 //! `langevin-digits-conditional-w0.png`).
 
-use langevin::annealed::{BetaSchedule, DpmSolverPp, EmpiricalScore, ParticleRun, TimeGrid};
+use langevin::annealed::{BetaSchedule, EmpiricalScore, ParticleRun, Predictor, ReverseSampler};
 use langevin::neural::{
     AdamW, CondDdpmMlp, Condition, ConditionSpec, Embedding, LrSchedule,
     TrainConfig,
@@ -49,10 +53,10 @@ const HELD_OUT: usize = 300;
 const COLOURS: [[f64; 3]; 3] = [[1.0, 0.15, 0.1], [0.1, 0.85, 0.2], [0.15, 0.35, 1.0]];
 const COLOUR_NAMES: [&str; 3] = ["red", "green", "blue"];
 const WEIGHTS: [f64; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
-const PER_CELL: usize = 12;
+const PER_CELL: usize = 8;
 const HIDDEN: usize = 384;
 const EPOCHS: usize = 150;
-const STEPS: usize = 40;
+const STEPS: usize = 200;
 
 fn tint(intensity: &[f64], colour: usize) -> Vec<f64> {
     let mut x = vec![0.0; D];
@@ -231,6 +235,12 @@ fn main() -> Result<()> {
         rep.validation_loss.last().copied().unwrap_or(f64::NAN),
     );
 
+    let file = std::env::temp_dir().join("langevin-digits-conditional.safetensors");
+    match model.save(&file) {
+        Ok(()) => println!("saved the model to {}", file.display()),
+        Err(e) => println!("could not save the model: {e}"),
+    }
+
     // Ceiling: the judges on held-out real images.
     let emp = EmpiricalScore::new(train.clone(), D)?;
     let rows: Vec<&[f64]> = held.chunks_exact(D).collect();
@@ -275,9 +285,10 @@ fn main() -> Result<()> {
             .enumerate()
             .map(|(ci, &(d, c))| {
                 let guided = model.guided(&Condition::labels(&[d, c]), w)?;
-                let dpm = DpmSolverPp::new(sde, guided, STEPS, 1e-3, TimeGrid::LogSnr)?;
+                let sampler = ReverseSampler::new(sde, guided, STEPS, 1e-3, Predictor::Ancestral)?
+                    .denoise(true);
                 let run = ParticleRun::new(PER_CELL).seed(100 + ci as u64);
-                let out = dpm.run_from_prior(&run)?;
+                let out = sampler.run_from_prior(&run)?;
                 Ok(out
                     .iter()
                     .map(|x| x.iter().map(|&v| v as f64).collect())
@@ -322,7 +333,7 @@ fn main() -> Result<()> {
 
     println!(
         "\nagreement of the judges with the request ({} images per w: {PER_CELL} for each of \
-         the 30 (digit, colour) pairs; DPM-Solver++(2M), {STEPS} steps, classifier-free \
+         the 30 (digit, colour) pairs; ancestral sampling, {STEPS} steps, classifier-free \
          guidance ε̃ = (1 + w) ε(x | y) − w ε(x)):\n",
         cells.len() * PER_CELL
     );
