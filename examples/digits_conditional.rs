@@ -35,8 +35,7 @@
 
 use langevin::annealed::{BetaSchedule, EmpiricalScore, ParticleRun, Predictor, ReverseSampler};
 use langevin::neural::{
-    AdamW, CondDdpmMlp, Condition, ConditionSpec, Embedding, LrSchedule,
-    TrainConfig,
+    AdamW, CondDdpmMlp, Condition, ConditionSpec, Embedding, LrSchedule, TrainConfig,
 };
 use langevin::prelude::*;
 use rand::RngExt;
@@ -53,6 +52,8 @@ const HELD_OUT: usize = 300;
 const COLOURS: [[f64; 3]; 3] = [[1.0, 0.15, 0.1], [0.1, 0.85, 0.2], [0.15, 0.35, 1.0]];
 const COLOUR_NAMES: [&str; 3] = ["red", "green", "blue"];
 const WEIGHTS: [f64; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
+/// The index in WEIGHTS of the grid written as the main PNG (w = 2).
+const GRID_W: usize = 3;
 const PER_CELL: usize = 8;
 const HIDDEN: usize = 384;
 const EPOCHS: usize = 150;
@@ -245,7 +246,11 @@ fn main() -> Result<()> {
     let emp = EmpiricalScore::new(train.clone(), D)?;
     let rows: Vec<&[f64]> = held.chunks_exact(D).collect();
     let acc = |pred: &dyn Fn(&[f64]) -> usize, truth: &[usize]| {
-        rows.iter().zip(truth).filter(|(x, t)| pred(x) == **t).count() as f64 / rows.len() as f64
+        rows.iter()
+            .zip(truth)
+            .filter(|(x, t)| pred(x) == **t)
+            .count() as f64
+            / rows.len() as f64
     };
     let held_d = acc(&|x| digit_clf.predict(x), &held_digit);
     let held_c = acc(&|x| colour_clf.predict(x), &held_colour);
@@ -278,7 +283,7 @@ fn main() -> Result<()> {
     let sde = *model.sde();
     let cells: Vec<(usize, usize)> = (0..10).flat_map(|d| (0..3).map(move |c| (d, c))).collect();
     let mut table = Vec::new();
-    let mut grids: Vec<(f64, Vec<Vec<f64>>)> = Vec::new();
+    let mut grids: Vec<(usize, Vec<Vec<f64>>)> = Vec::new();
     for (wi, &w) in WEIGHTS.iter().enumerate() {
         let samples: Vec<Result<Vec<Vec<f64>>>> = cells
             .par_iter()
@@ -307,7 +312,11 @@ fn main() -> Result<()> {
             }
             let refs: Vec<&[f64]> = cell.iter().map(|x| x.as_slice()).collect();
             spread += mean_pair_distance(&refs);
-            nn.extend(cell.par_iter().map(|x| emp.nearest(x).1).collect::<Vec<_>>());
+            nn.extend(
+                cell.par_iter()
+                    .map(|x| emp.nearest(x).1)
+                    .collect::<Vec<_>>(),
+            );
         }
         let n = (cells.len() * PER_CELL) as f64;
         table.push((
@@ -318,7 +327,7 @@ fn main() -> Result<()> {
             median(&mut nn),
             spread / cells.len() as f64,
         ));
-        if wi == 0 || w == 2.0 {
+        if wi == 0 || wi == GRID_W {
             // Grid: rows = digits, columns = 4 samples per colour.
             let mut g = Vec::new();
             for d in 0..10 {
@@ -326,7 +335,7 @@ fn main() -> Result<()> {
                     g.extend(samples[d * 3 + c].iter().take(4).cloned());
                 }
             }
-            grids.push((w, g));
+            grids.push((wi, g));
         }
     }
     let t_sample = t2.elapsed().as_secs_f64();
@@ -367,7 +376,7 @@ fn main() -> Result<()> {
         t_all.elapsed().as_secs_f64()
     );
     println!("\nfirst sample of digit 3 in {} at w = 2:", COLOUR_NAMES[1]);
-    if let Some((_, g)) = grids.iter().find(|(w, _)| *w == 2.0) {
+    if let Some((_, g)) = grids.iter().find(|(wi, _)| *wi == GRID_W) {
         let x = &g[3 * 12 + 4];
         let intensity: Vec<f64> = (0..P)
             .map(|p| (0..3).map(|c| x[c * P + p]).fold(0.0, f64::max))
@@ -378,8 +387,9 @@ fn main() -> Result<()> {
     }
 
     #[cfg(feature = "plot")]
-    for (w, g) in &grids {
-        let name = if *w == 0.0 {
+    for (wi, g) in &grids {
+        let w = WEIGHTS[*wi];
+        let name = if *wi == 0 {
             "langevin-digits-conditional-w0.png"
         } else {
             "langevin-digits-conditional.png"

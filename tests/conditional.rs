@@ -3,6 +3,8 @@
 //! dropout on a toy two-class mixture recovers the class-conditional component weights and
 //! a usable unconditional score; bad conditions are typed errors; files keep the condition.
 #![cfg(feature = "neural")]
+// Bitwise equality (batched = per point, guided at w = 0 = conditional) is the point here.
+#![allow(clippy::float_cmp)]
 
 use langevin::Error;
 use langevin::annealed::{
@@ -54,7 +56,10 @@ fn conditioned_wrapper_is_the_network_and_runs_in_every_sampler() {
     assert_eq!(feats, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.5, -1.5, 0.0]);
     let null = model.unconditional();
     assert_eq!(null.features(), &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
-    assert_eq!(model.given(&Condition::Null).unwrap().features(), null.features());
+    assert_eq!(
+        model.given(&Condition::Null).unwrap().features(),
+        null.features()
+    );
     let (x, sigma) = ([0.3, -0.7], 0.4);
     // By hand: f([x, e(ln σ), features]) / σ.
     let emb = Embedding::Sinusoidal { frequencies: 2 };
@@ -71,7 +76,10 @@ fn conditioned_wrapper_is_the_network_and_runs_in_every_sampler() {
     }
     let mut sn = [0.0; 2];
     null.score_sigma_into(&x, sigma, &mut sn);
-    assert!((sn[0] - s[0]).abs() > 1e-6, "the null token must change the output");
+    assert!(
+        (sn[0] - s[0]).abs() > 1e-6,
+        "the null token must change the output"
+    );
     // Batched = per point, bitwise.
     let xs = [0.3, -0.7, 1.0, 2.0, -1.0, 0.0];
     let mut b = [0.0; 6];
@@ -235,8 +243,14 @@ fn bad_conditions_are_typed_errors() {
         Err(Error::InvalidCondition { .. })
     ));
     // Training: one condition per row, each valid; p_uncond in [0, 1).
-    let mut m = CondNcsnMlp::<f64>::new(1, &[8], Embedding::Raw, ConditionSpec::labels(&[2]).unwrap(), 1)
-        .unwrap();
+    let mut m = CondNcsnMlp::<f64>::new(
+        1,
+        &[8],
+        Embedding::Raw,
+        ConditionSpec::labels(&[2]).unwrap(),
+        1,
+    )
+    .unwrap();
     let sig = SigmaLevels::geometric(1.0, 0.1, 3).unwrap();
     let cfg = TrainConfig::new().epochs(1);
     let data = [0.0, 1.0, 2.0];
@@ -262,8 +276,14 @@ fn bad_conditions_are_typed_errors() {
     let mut with_null = good.clone();
     with_null[0] = Condition::Null;
     assert!(
-        m.train_dsm(&data, &with_null, &sig, 0.1, &cfg.clone().validation_fraction(0.0))
-            .is_ok()
+        m.train_dsm(
+            &data,
+            &with_null,
+            &sig,
+            0.1,
+            &cfg.clone().validation_fraction(0.0)
+        )
+        .is_ok()
     );
 }
 
@@ -288,7 +308,9 @@ fn files_keep_the_condition() {
     assert_eq!(back.p_uncond(), Some(0.25));
     assert_eq!(back.sigmas(), m.sigmas());
     let (mut a, mut b) = ([0.0f32; 2], [0.0f32; 2]);
-    m.given(&conds[3]).unwrap().score_sigma_into(&[0.2, 0.1], 0.3, &mut a);
+    m.given(&conds[3])
+        .unwrap()
+        .score_sigma_into(&[0.2, 0.1], 0.3, &mut a);
     back.given(&conds[3])
         .unwrap()
         .score_sigma_into(&[0.2, 0.1], 0.3, &mut b);
@@ -318,7 +340,8 @@ fn files_keep_the_condition() {
         DdpmMlp::<f64>::from_safetensors(&dbytes),
         Err(Error::ModelFile { .. })
     ));
-    let path = std::env::temp_dir().join(format!("langevin-cond-{}.safetensors", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("langevin-cond-{}.safetensors", std::process::id()));
     dm.save(&path).unwrap();
     let dl = CondDdpmMlp::<f64>::load(&path).unwrap();
     let _ = std::fs::remove_file(&path);
@@ -448,7 +471,10 @@ fn label_dropout_training_recovers_the_class_conditional_weights() {
         if k == 2 {
             // The unconditional class split: class 1 holds π₁ = 0.6.
             let split = f[2] + f[3];
-            assert!((split - PI[1]).abs() < 0.07, "unconditional class split {split}");
+            assert!(
+                (split - PI[1]).abs() < 0.07,
+                "unconditional class split {split}"
+            );
         }
         println!("condition {k}: learned {f:.3?}, exact-score sampler {fe:.3?}, truth {t:?}");
         for j in 0..4 {

@@ -18,11 +18,14 @@
 //!    regressions fitted on noised samples of a three-class mixture steer annealed Langevin
 //!    on the unconditional score into the requested class.
 
+// Bitwise equality (batched = per point, w = 0 = conditional) is the point of some checks.
+#![allow(clippy::float_cmp)]
+
 use langevin::annealed::{
     AnnealedLangevin, AnnealedMala, ClassifierFn, ClassifierFree, ClassifierGuidance, Ddim,
     DpmSolverPp, Edm, LangevinCorrector, LevelStep, Marginal, NoiseScoreBatch, ParticleRun,
-    Predictor, ProbabilityFlow, ReverseSampler, SigmaLevels, SmoothedGaussian, TimeConditionalScore,
-    TimeGrid, Vp,
+    Predictor, ProbabilityFlow, ReverseSampler, SigmaLevels, SmoothedGaussian,
+    TimeConditionalScore, TimeGrid, Vp,
 };
 use langevin::prelude::*;
 use langevin::rng::ChainRng;
@@ -77,7 +80,9 @@ fn guided_scores_are_the_stated_combinations_exactly() {
     // scale or at the wrong level fails Bayes' identity by O(1).
     let tc = two_class(0.3, 0.5);
     let mut rng = langevin::rng::stream(11, 0);
-    let pts: Vec<f64> = (0..40).map(|_| 2.0 * f64::standard_normal(&mut rng)).collect();
+    let pts: Vec<f64> = (0..40)
+        .map(|_| 2.0 * f64::standard_normal(&mut rng))
+        .collect();
     for &w in &[0.0, 0.5, 3.0] {
         let g = ClassifierFree::new(&tc.class1, &tc.marginal, w).unwrap();
         for &sigma in &[0.05, 0.7, 3.0] {
@@ -128,8 +133,10 @@ fn guided_scores_are_the_stated_combinations_exactly() {
     assert_eq!(a, b);
 
     // Classifier guidance, γ = 1, exact Bayes classifier: the class-conditional score.
-    let clf = ClassifierFn::new(2, |x: &[f64], s: f64, o: &mut [f64]| bayes_grad(&tc, x, s, o))
-        .unwrap();
+    let clf = ClassifierFn::new(2, |x: &[f64], s: f64, o: &mut [f64]| {
+        bayes_grad(&tc, x, s, o)
+    })
+    .unwrap();
     let cg = ClassifierGuidance::new(&tc.marginal, &clf, 1.0).unwrap();
     for &sigma in &[0.05, 0.7, 3.0] {
         let mut batch = vec![0.0; pts.len()];
@@ -326,8 +333,10 @@ fn guidance_runs_through_every_sampler_exactly_on_gaussians() {
         out[0] = alpha * (r * dv[0] - q * dv[1]) / det;
         out[1] = alpha * (-q * dv[0] + p * dv[1]) / det;
     };
-    let clf_sigma =
-        ClassifierFn::new(2, move |_: &[f64], s: f64, o: &mut [f64]| tilt(1.0, s * s, o)).unwrap();
+    let clf_sigma = ClassifierFn::new(2, move |_: &[f64], s: f64, o: &mut [f64]| {
+        tilt(1.0, s * s, o)
+    })
+    .unwrap();
     let cgs = ClassifierGuidance::new(&cm, clf_sigma, 1.0).unwrap();
     let run = ParticleRun::new(96).seed(5);
 
@@ -574,15 +583,11 @@ fn classifier_guidance_with_trained_noisy_logistic_regressions() {
     };
     let frac = |gamma: f64| {
         let g = ClassifierGuidance::new(&gmm, &clf, gamma).unwrap();
-        let out = AnnealedLangevin::new(
-            g,
-            levels.clone(),
-            100,
-            LevelStep::Langevin { h_last: 3e-3 },
-        )
-        .unwrap()
-        .run(&run, &normal_init(3.0))
-        .unwrap();
+        let out =
+            AnnealedLangevin::new(g, levels.clone(), 100, LevelStep::Langevin { h_last: 3e-3 })
+                .unwrap()
+                .run(&run, &normal_init(3.0))
+                .unwrap();
         out.iter().filter(|x| nearest(x) == target).count() as f64 / 1000.0
     };
     let (guided, unguided) = (frac(1.0), frac(0.0));

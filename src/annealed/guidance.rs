@@ -431,9 +431,7 @@ impl<P: Target, G: LogClassifierGradient<Scalar = P::Scalar>> ClassifierGuidance
     }
 }
 
-impl<P: Target, G: LogClassifierGradient<Scalar = P::Scalar>> Target
-    for ClassifierGuidance<P, G>
-{
+impl<P: Target, G: LogClassifierGradient<Scalar = P::Scalar>> Target for ClassifierGuidance<P, G> {
     type Scalar = P::Scalar;
     fn dim(&self) -> usize {
         self.score.dim()

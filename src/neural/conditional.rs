@@ -135,9 +135,7 @@ impl ConditionSpec {
             )));
         }
         if let Some(i) = vector.iter().position(|v| !v.is_finite()) {
-            return Err(bad(format!(
-                "condition vector entry {i} is not finite"
-            )));
+            return Err(bad(format!("condition vector entry {i} is not finite")));
         }
         Ok(())
     }
@@ -165,10 +163,18 @@ impl ConditionSpec {
     }
     /// The metadata tag `labels:k1,k2;vector:n`.
     pub(crate) fn tag(&self) -> String {
-        format!("labels:{};vector:{}", io::list(&self.classes), self.vector_len)
+        format!(
+            "labels:{};vector:{}",
+            io::list(&self.classes),
+            self.vector_len
+        )
     }
     pub(crate) fn from_tag(s: &str) -> Result<Self> {
-        let bad_tag = || io::err(format!("cannot parse condition {s:?} (labels:k1,k2;vector:n)"));
+        let bad_tag = || {
+            io::err(format!(
+                "cannot parse condition {s:?} (labels:k1,k2;vector:n)"
+            ))
+        };
         let (l, v) = s.split_once(';').ok_or_else(bad_tag)?;
         let l = l.strip_prefix("labels:").ok_or_else(bad_tag)?;
         let v = v.strip_prefix("vector:").ok_or_else(bad_tag)?;

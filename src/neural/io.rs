@@ -1,7 +1,7 @@
 //! Saving and loading learned score models as safetensors files.
 
-use super::mlp::Mlp;
 use super::conditional::ConditionSpec;
+use super::mlp::Mlp;
 use super::model::{Core, DdpmMlp, Embedding, NcsnMlp};
 use crate::annealed::{BetaSchedule, Vp};
 use crate::{Error, Real, Result};
@@ -97,7 +97,10 @@ pub(crate) fn parse_list<F: core::str::FromStr>(s: &str, what: &str) -> Result<V
 }
 
 /// Serialises the network with the given extra metadata.
-pub(crate) fn serialize<T: Real>(core: &Core<T>, mut meta: HashMap<String, String>) -> Result<Vec<u8>> {
+pub(crate) fn serialize<T: Real>(
+    core: &Core<T>,
+    mut meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let net = &core.net;
     meta.insert("format".into(), FORMAT.into());
     meta.insert("dim".into(), core.dim.to_string());

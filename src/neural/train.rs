@@ -541,7 +541,11 @@ fn draw_batch<T: Real, O: Objective<T>>(
     rows: &[usize],
     chunks: &mut [Drawn<T>],
 ) -> usize {
-    let (d, di, na) = (obj.row_len(core.dim), core.input_dim(), obj.aux_len(core.dim));
+    let (d, di, na) = (
+        obj.row_len(core.dim),
+        core.input_dim(),
+        obj.aux_len(core.dim),
+    );
     let mut used = 0;
     for (ids, ch) in rows.chunks(CHUNK).zip(chunks.iter_mut()) {
         ch.rows = ids.len();
