@@ -26,9 +26,19 @@
 //! between two samples of the same request (held-out: two real digits of the same digit and
 //! colour).
 //!
-//! Run with `cargo run --release --features neural --example digits_conditional` (about a
-//! minute and a half on the 2 shared cores of the project machine, most of it training; the
-//! example prints its own timings). With `--features neural,plot` it writes
+//! Run with `cargo run --release --features neural --example digits_conditional`: about 50 s
+//! of CPU time (training ≈ 45 %, sampling ≈ 45 %, the judges the rest), i.e. under a minute on
+//! two idle cores; on the shared project machine at load ≈ 18 it took 7 min 49 s of wall time
+//! (the example prints its own timings).
+//!
+//! What the numbers say (measured): agreement with the requested digit rises with w — 60 %
+//! at w = 0, 92 % at w = 1, 98 % at w = 2 (the held-out ceiling is 97.7 %) — and colour
+//! agreement reaches 100 % by w = 1. The price is distance from the data: the median
+//! nearest-training distance grows from 3.8 (w = 0) to 6.0 (w = 4), against 1.0 for held-out
+//! real digits. The same-request distance *grows* with w too, but here that is not more
+//! diversity: on this small network the samples are noisy (look at the PNG; the red images
+//! saturate their red plane at large w), and stronger guidance amplifies the noise rather
+//! than concentrating the samples, so read it together with the nearest-training distance. With `--features neural,plot` it writes
 //! `langevin-digits-conditional.png` in the system's temporary directory: rows = digits 0–9,
 //! columns = 4 samples in red, then green, then blue, at w = 2 (and the same grid at w = 0 as
 //! `langevin-digits-conditional-w0.png`).

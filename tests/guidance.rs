@@ -261,7 +261,7 @@ fn cfg_samples_the_tilted_two_class_law() {
     // Monte Carlo. 6 statistics, false-failure budget 2e-6: |z| < 5.1 each (two-sided 3.3e-7).
     // Bugs caught (measured below, in the same test): dropping the unconditional term,
     // i.e. guiding with (cond, cond) — the law stays N(μ₁, v) — gives |z| ≈ 30 on the mean at
-    // w = 3 (measured −40.8 at n = 4000, printed); a flipped sign (w → −w) gives the mean of the unconditional-leaning
+    // w = 3 (measured −34.4, printed); a flipped sign (w → −w) gives the mean of the unconditional-leaning
     // law, well below 1.
     let tc = two_class(0.4, 1.0);
     let (n, sigma_l) = (3000, 0.1);
