@@ -56,6 +56,11 @@
 //! `safetensors.torch.save_file({"layers.0.weight": …, …}, path, metadata={…})` loads with
 //! [`NcsnMlp::load`] or [`DdpmMlp::load`].
 //!
+//! A conditional model ([`CondNcsnMlp`], [`CondDdpmMlp`]) has `model = cond-ncsn | cond-ddpm`,
+//! `condition = labels:k₁,k₂,…;vector:n` ([`ConditionSpec`]), `p_uncond`, and input rows
+//! `[x, e(c), one-hot(y₁), …, v, null flag]` (so `widths[0] = d + e + Σk + n + 1`); the
+//! unconditional loaders refuse such a file.
+//!
 //! ## References
 //! * P. Vincent (2011), A connection between score matching and denoising autoencoders,
 //!   *Neural Computation* 23(7):1661–1674.
