@@ -127,6 +127,13 @@ pub enum Error {
         /// The offending loss.
         loss: f64,
     },
+    /// A condition (class labels, condition vector) that does not fit a conditional model:
+    /// a label out of range, the wrong number of labels or a vector of the wrong length.
+    #[error("invalid condition: {reason}")]
+    InvalidCondition {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A model file cannot be read, written or understood.
     #[error("model file: {reason}")]
     ModelFile {

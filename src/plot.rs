@@ -518,6 +518,86 @@ pub fn image_grid_png(
     Ok(encode_png(width as u32, height as u32, &buf))
 }
 
+/// A grid of colour images, `cols` per row: each image is `3 · w · h` values, channel-major
+/// (the red plane, then green, then blue, each row-major `h × w`), in [0, 1] (clamped; a
+/// non-finite value is drawn black), shown as `(255 r, 255 g, 255 b)` on a black cell with a
+/// 1-block white gutter, each pixel a `scale × scale` block. Sizes as in [`image_grid`].
+///
+/// # Errors
+/// `InvalidInput` for an image of the wrong size, zero sizes or no images; file errors.
+pub fn image_grid_rgb(
+    path: impl AsRef<Path>,
+    images: &[Vec<f64>],
+    w: usize,
+    h: usize,
+    cols: usize,
+    scale: usize,
+) -> io::Result<()> {
+    write_file(path, &image_grid_rgb_png(images, w, h, cols, scale)?)
+}
+
+/// [`image_grid_rgb`] into PNG bytes.
+///
+/// # Errors
+/// As [`image_grid_rgb`].
+pub fn image_grid_rgb_png(
+    images: &[Vec<f64>],
+    w: usize,
+    h: usize,
+    cols: usize,
+    scale: usize,
+) -> io::Result<Vec<u8>> {
+    let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
+    if images.is_empty() || w == 0 || h == 0 || cols == 0 || scale == 0 {
+        return Err(bad("image_grid_rgb needs images and non-zero sizes".into()));
+    }
+    let Some(pixels) = w.checked_mul(h) else {
+        return Err(bad(format!("a {w} × {h} image is too large")));
+    };
+    if let Some(i) = images.iter().position(|im| im.len() != 3 * pixels) {
+        return Err(bad(format!(
+            "image {i} has {} values, expected 3 × {pixels} (channel-major RGB)",
+            images[i].len()
+        )));
+    }
+    let rows = images.len().div_ceil(cols);
+    let side = |n: usize, k: usize| (n + 1).checked_mul(scale)?.checked_mul(k);
+    let (Some(width), Some(height)) = (side(w, cols), side(h, rows)) else {
+        return Err(bad("image_grid_rgb: the grid is too large".into()));
+    };
+    let bytes = canvas_bytes(width, height)?;
+    let (cw, ch) = ((w + 1) * scale, (h + 1) * scale);
+    let mut buf = vec![255u8; bytes];
+    let level = |v: f64| {
+        if v.is_finite() {
+            (255.0 * v.clamp(0.0, 1.0)).round() as u8
+        } else {
+            0
+        }
+    };
+    for (k, im) in images.iter().enumerate() {
+        let (gx, gy) = ((k % cols) * cw, (k / cols) * ch);
+        for r in 0..h {
+            for c in 0..w {
+                let i = r * w + c;
+                let rgb = [
+                    level(im[i]),
+                    level(im[pixels + i]),
+                    level(im[2 * pixels + i]),
+                ];
+                for dy in 0..scale {
+                    let row = gy + r * scale + dy;
+                    for dx in 0..scale {
+                        let p = (row * width + gx + c * scale + dx) * 3;
+                        buf[p..p + 3].copy_from_slice(&rgb);
+                    }
+                }
+            }
+        }
+    }
+    Ok(encode_png(width as u32, height as u32, &buf))
+}
+
 /// Largest PNG side allowed by the PNG specification, `2³¹ − 1`.
 const MAX_SIDE: usize = (1 << 31) - 1;
 

@@ -3,7 +3,7 @@
 //! decompressed IDAT size; the picture must not be blank. Deterministic.
 #![cfg(feature = "plot")]
 
-use langevin::plot::{Plot, autocorrelation, image_grid, image_grid_png};
+use langevin::plot::{Plot, autocorrelation, image_grid, image_grid_png, image_grid_rgb};
 use std::path::PathBuf;
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -140,6 +140,27 @@ fn image_grid_geometry_and_values() {
     assert_eq!(px(36 + 16, 16), [0, 0, 0]);
     std::fs::remove_file(&f).unwrap();
     assert!(image_grid(&f, &[vec![0.0; 63]], 8, 8, 1, 1).is_err());
+}
+
+/// Catches: colour planes read in the wrong order (a red image drawn blue), values not
+/// clamped to [0, 1], a wrong size check for 3-plane images.
+#[test]
+fn image_grid_rgb_planes_and_clamping() {
+    // Image 0: pure red (R plane 1, others 0); image 1: G = 0.5 and B = 2 (clamped to 1).
+    let mut red = vec![0.0; 3 * 64];
+    red[..64].fill(1.0);
+    let mut gb = vec![0.0; 3 * 64];
+    gb[64..128].fill(0.5);
+    gb[128..].fill(2.0);
+    let f = tmp("grid_rgb");
+    image_grid_rgb(&f, &[red, gb], 8, 8, 2, 4).unwrap();
+    let (w, h, rgb) = parse_png(&f);
+    assert_eq!((w, h), (2 * 9 * 4, 9 * 4));
+    let px = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..(y * w as usize + x) * 3 + 3];
+    assert_eq!(px(16, 16), [255, 0, 0]);
+    assert_eq!(px(36 + 16, 16), [0, 128, 255]);
+    std::fs::remove_file(&f).unwrap();
+    assert!(image_grid_rgb(&f, &[vec![0.0; 64]], 8, 8, 1, 1).is_err());
 }
 
 /// Catches: autocorrelation sign or normalisation errors (ρ₀ = 1; an alternating series

@@ -32,6 +32,26 @@ pub fn digits() -> std::io::Result<Vec<f64>> {
     Ok(data)
 }
 
+/// The 1797 handwritten digits with their labels: pixels row-major `n × 64` in [0, 1], and
+/// the digit (0–9) of each row.
+pub fn digits_labelled() -> std::io::Result<(Vec<f64>, Vec<usize>)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv.gz");
+    let r = BufReader::new(GzDecoder::new(std::fs::File::open(path)?));
+    let (mut data, mut labels) = (Vec::new(), Vec::new());
+    for line in r.lines() {
+        let line = line?;
+        let vals: Vec<f64> = line
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
+        if vals.len() == DIGIT_PIXELS + 1 {
+            data.extend(vals[..DIGIT_PIXELS].iter().map(|v| v / 16.0));
+            labels.push(vals[DIGIT_PIXELS] as usize);
+        }
+    }
+    Ok((data, labels))
+}
+
 /// An 8 × 8 image as eight lines of ASCII shades.
 pub fn ascii(x: &[f64]) -> Vec<String> {
     const RAMP: &[u8] = b" .:-=+*#%@";

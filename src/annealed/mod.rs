@@ -14,6 +14,7 @@
 //! | reverse-time samplers | [`ReverseSampler`] (EM / ancestral predictor + Langevin corrector), [`ProbabilityFlow`] (Heun), [`Ddim`], [`ReverseSde`] |
 //! | EDM samplers (noise-conditional) | [`Edm`]: Heun on `dx/dσ = −σ s(x, σ)` over Karras levels, deterministic or with [`Churn`] (Karras et al. 2022) |
 //! | fast ODE solver (time-conditional) | [`DpmSolverPp`]: DPM-Solver++(2M), data prediction in log-SNR steps ([`TimeGrid`]; Lu et al. 2022) |
+//! | guidance (conditional sampling) | [`ClassifierFree`] `(1 + w) s(x \| y) − w s(x)` (Ho & Salimans 2022), [`ClassifierGuidance`] `s(x) + γ ∇log p(y \| x)` from a [`LogClassifierGradient`] / [`ClassifierFn`] |
 //! | training signal | [`dsm_loss`] (denoising score matching) |
 //! | log-likelihood (probability-flow ODE) | [`FlowLikelihood`]: `log p_ε(x)` in nats and bits/dim, Heun or adaptive Heun, exact or Hutchinson divergence ([`Divergence`]) from the score's JVPs ([`TimeScoreJvp`]; analytic, forward-mode for learned models, or [`FiniteDiffJvp`]) |
 //!
@@ -76,6 +77,7 @@
 mod dpm_solver;
 mod dsm;
 mod edm;
+mod guidance;
 mod langevin;
 mod likelihood;
 mod particles;
@@ -87,6 +89,7 @@ mod sde;
 pub use dpm_solver::{DpmSolverPp, TimeGrid};
 pub use dsm::{DsmLoss, dsm_loss};
 pub use edm::{Churn, Edm};
+pub use guidance::{ClassifierFn, ClassifierFree, ClassifierGuidance, LogClassifierGradient};
 pub use langevin::{AnnealedLangevin, AnnealedMala, AnnealedMalaOutput, LevelStep};
 pub use likelihood::{
     Divergence, FiniteDiffJvp, FlowLikelihood, LogLikelihood, NoiseScoreJvp, OdeSolver, Probe,

@@ -1,5 +1,6 @@
 //! Saving and loading learned score models as safetensors files.
 
+use super::conditional::ConditionSpec;
 use super::mlp::Mlp;
 use super::model::{Core, DdpmMlp, Embedding, NcsnMlp};
 use crate::annealed::{BetaSchedule, Vp};
@@ -10,7 +11,7 @@ use std::path::Path;
 
 const FORMAT: &str = "langevin.neural/1";
 
-fn err(reason: impl Into<String>) -> Error {
+pub(crate) fn err(reason: impl Into<String>) -> Error {
     Error::ModelFile {
         reason: reason.into(),
     }
@@ -55,14 +56,14 @@ fn from_bytes<T: Real>(v: &TensorView<'_>, out: &mut [T]) -> Result<()> {
     Ok(())
 }
 
-fn schedule_tag(b: &BetaSchedule) -> String {
+pub(crate) fn schedule_tag(b: &BetaSchedule) -> String {
     match *b {
         BetaSchedule::Linear { beta_min, beta_max } => format!("linear:{beta_min},{beta_max}"),
         BetaSchedule::Cosine { s, clip, .. } => format!("cosine:{s},{clip}"),
     }
 }
 
-fn parse_schedule(s: &str) -> Result<BetaSchedule> {
+pub(crate) fn parse_schedule(s: &str) -> Result<BetaSchedule> {
     let bad = || {
         err(format!(
             "unknown β schedule {s:?} (expected linear:a,b or cosine:s,clip)"
@@ -78,14 +79,14 @@ fn parse_schedule(s: &str) -> Result<BetaSchedule> {
     }
 }
 
-fn list<T: core::fmt::Display>(xs: &[T]) -> String {
+pub(crate) fn list<T: core::fmt::Display>(xs: &[T]) -> String {
     xs.iter()
         .map(|x| x.to_string())
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn parse_list<F: core::str::FromStr>(s: &str, what: &str) -> Result<Vec<F>> {
+pub(crate) fn parse_list<F: core::str::FromStr>(s: &str, what: &str) -> Result<Vec<F>> {
     s.split(',')
         .map(|v| {
             v.trim()
@@ -96,7 +97,10 @@ fn parse_list<F: core::str::FromStr>(s: &str, what: &str) -> Result<Vec<F>> {
 }
 
 /// Serialises the network with the given extra metadata.
-fn serialize<T: Real>(core: &Core<T>, mut meta: HashMap<String, String>) -> Result<Vec<u8>> {
+pub(crate) fn serialize<T: Real>(
+    core: &Core<T>,
+    mut meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let net = &core.net;
     meta.insert("format".into(), FORMAT.into());
     meta.insert("dim".into(), core.dim.to_string());
@@ -125,7 +129,7 @@ fn serialize<T: Real>(core: &Core<T>, mut meta: HashMap<String, String>) -> Resu
 }
 
 /// Parses a file: metadata and the network.
-fn deserialize<T: Real>(bytes: &[u8]) -> Result<(HashMap<String, String>, Core<T>)> {
+pub(crate) fn deserialize<T: Real>(bytes: &[u8]) -> Result<(HashMap<String, String>, Core<T>)> {
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| err(e.to_string()))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let get = |k: &str| {
@@ -152,9 +156,17 @@ fn deserialize<T: Real>(bytes: &[u8]) -> Result<(HashMap<String, String>, Core<T
     let widths: Vec<usize> = parse_list(get("widths")?, "widths")?;
     let embedding = Embedding::from_tag(get("embedding")?)
         .ok_or_else(|| err(format!("unknown embedding {:?}", get("embedding")).as_str()))?;
-    if widths.len() < 3 || widths[0] != dim + embedding.len() || widths[widths.len() - 1] != dim {
+    let cond_len = match meta.get("condition") {
+        Some(tag) => ConditionSpec::from_tag(tag)?.features(),
+        None => 0,
+    };
+    if widths.len() < 3
+        || widths[0] != dim + embedding.len() + cond_len
+        || widths[widths.len() - 1] != dim
+    {
         return Err(err(format!(
-            "widths {widths:?} do not fit dim {dim} with embedding {:?} (input d + {}, output d)",
+            "widths {widths:?} do not fit dim {dim} with embedding {:?} and {cond_len} \
+             condition features (input d + {} + {cond_len}, output d)",
             embedding,
             embedding.len()
         )));
@@ -183,18 +195,28 @@ fn deserialize<T: Real>(bytes: &[u8]) -> Result<(HashMap<String, String>, Core<T
     if !crate::real::all_finite(net.params()) {
         return Err(err("the weights contain non-finite values"));
     }
-    Ok((meta.clone(), Core::from_net(net, dim, embedding)))
+    Ok((meta.clone(), Core::from_net(net, dim, embedding, cond_len)))
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| err(format!("cannot write {}: {e}", path.display())))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))
 }
 
-fn check_model(meta: &HashMap<String, String>, want: &str) -> Result<()> {
+fn check_unconditional<T>(core: &Core<T>) -> Result<()> {
+    if core.cond_len > 0 {
+        return Err(err(
+            "the file holds a conditional model (metadata key \"condition\"); load it with \
+             CondNcsnMlp or CondDdpmMlp",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_model(meta: &HashMap<String, String>, want: &str) -> Result<()> {
     match meta.get("model") {
         Some(m) if m == want => Ok(()),
         other => Err(err(format!(
@@ -240,6 +262,7 @@ impl<T: Real> NcsnMlp<T> {
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self> {
         let (meta, core) = deserialize::<T>(bytes)?;
         check_model(&meta, "ncsn")?;
+        check_unconditional(&core)?;
         let sigmas = match meta.get("sigmas") {
             Some(s) => Some(
                 parse_list::<f64>(s, "sigmas")?
@@ -296,6 +319,7 @@ impl<T: Real> DdpmMlp<T> {
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self> {
         let (meta, core) = deserialize::<T>(bytes)?;
         check_model(&meta, "ddpm")?;
+        check_unconditional(&core)?;
         let sched = parse_schedule(
             meta.get("schedule")
                 .ok_or_else(|| err("metadata key \"schedule\" missing"))?,

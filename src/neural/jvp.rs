@@ -168,7 +168,12 @@ impl<T: Real> Core<T> {
             let (inp, ws) = work.split_at_mut(r * di);
             for i in 0..mp {
                 let p = p0 + i;
-                self.write_input(&xs[p * d..(p + 1) * d], c, &mut inp[i * di..(i + 1) * di]);
+                self.write_input(
+                    &xs[p * d..(p + 1) * d],
+                    c,
+                    &[],
+                    &mut inp[i * di..(i + 1) * di],
+                );
                 for j in 0..k {
                     let row = &mut inp[(mp + i * k + j) * di..(mp + i * k + j + 1) * di];
                     let src = (p * k + j) * d;

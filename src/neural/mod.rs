@@ -7,6 +7,7 @@
 //! | NCSN `s_θ(x, σ) = f_θ([x, e(ln σ)]) / σ` | [`NcsnMlp`]: [`crate::NoiseConditionalScore`], [`crate::annealed::NoiseScoreBatch`]; trained by [`NcsnMlp::train_dsm`] / [`NcsnMlp::train_esm`] |
 //! | DDPM ε-prediction, score `−ε_θ(x_t, t)/σ_t` for the VP SDE | [`DdpmMlp`]: [`crate::annealed::TimeConditionalScore`]; trained by [`DdpmMlp::train`] |
 //! | an NCSN model under a VE (or any linear) SDE | [`TimeFromNoise`] |
+//! | conditional models (class labels, a vector), label dropout | [`CondNcsnMlp`], [`CondDdpmMlp`] ([`ConditionSpec`], [`Condition`]); a fixed condition [`Conditioned`] is an ordinary score; classifier-free guidance by [`ConditionalModel::guided`] ([`crate::annealed::ClassifierFree`]) |
 //! | settings and outcome of training | [`TrainConfig`], [`LrSchedule`], [`SigmaDraw`], [`TrainReport`] |
 //! | building blocks | [`Mlp`] (batched forward, hand-derived backward, forward-mode JVP [`Mlp::forward_jvp`]), [`AdamW`], [`Embedding`] |
 //! | Jacobian-vector products for likelihoods | every model implements [`crate::annealed::TimeScoreJvp`] or [`crate::annealed::NoiseScoreJvp`] (forward mode), so [`crate::annealed::FlowLikelihood`] runs on it |
@@ -55,6 +56,11 @@
 //! `safetensors.torch.save_file({"layers.0.weight": …, …}, path, metadata={…})` loads with
 //! [`NcsnMlp::load`] or [`DdpmMlp::load`].
 //!
+//! A conditional model ([`CondNcsnMlp`], [`CondDdpmMlp`]) has `model = cond-ncsn | cond-ddpm`,
+//! `condition = labels:k₁,k₂,…;vector:n` ([`ConditionSpec`]), `p_uncond`, and input rows
+//! `[x, e(c), one-hot(y₁), …, v, null flag]` (so `widths[0] = d + e + Σk + n + 1`); the
+//! unconditional loaders refuse such a file.
+//!
 //! ## References
 //! * P. Vincent (2011), A connection between score matching and denoising autoencoders,
 //!   *Neural Computation* 23(7):1661–1674.
@@ -67,12 +73,16 @@
 //! * S. Elfwing, E. Uchibe, K. Doya (2018), Sigmoid-weighted linear units for neural network
 //!   function approximation in reinforcement learning, *Neural Networks* 107 (SiLU).
 
+mod conditional;
 mod io;
 mod jvp;
 mod mlp;
 mod model;
 mod train;
 
+pub use conditional::{
+    CondDdpmMlp, CondNcsnMlp, Condition, ConditionSpec, ConditionalModel, Conditioned,
+};
 pub use mlp::{AdamW, Mlp};
 pub use model::{DdpmMlp, Embedding, NcsnMlp, TimeFromNoise};
 pub use train::{LrSchedule, SigmaDraw, TrainConfig, TrainReport};

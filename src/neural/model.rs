@@ -82,6 +82,9 @@ pub(crate) struct Core<T> {
     pub(crate) net: Mlp<T>,
     pub(crate) dim: usize,
     pub(crate) embedding: Embedding,
+    /// Features of a condition appended after `e(c)` (0 for an unconditional model; see
+    /// `conditional.rs`).
+    pub(crate) cond_len: usize,
     pool: Mutex<Vec<Vec<T>>>,
 }
 
@@ -91,6 +94,7 @@ impl<T: Clone> Clone for Core<T> {
             net: self.net.clone(),
             dim: self.dim,
             embedding: self.embedding,
+            cond_len: self.cond_len,
             pool: Mutex::new(Vec::new()),
         }
     }
@@ -101,6 +105,17 @@ impl<T: Real> Core<T> {
         dim: usize,
         hidden: &[usize],
         embedding: Embedding,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::with_condition(dim, hidden, embedding, 0, seed)
+    }
+
+    /// A network whose input rows are `[x, e(c), condition features (cond_len)]`.
+    pub(crate) fn with_condition(
+        dim: usize,
+        hidden: &[usize],
+        embedding: Embedding,
+        cond_len: usize,
         seed: u64,
     ) -> Result<Self> {
         if dim == 0 {
@@ -123,35 +138,57 @@ impl<T: Real> Core<T> {
                 ),
             });
         }
-        let mut widths = vec![dim + embedding.len()];
+        let mut widths = vec![dim + embedding.len() + cond_len];
         widths.extend_from_slice(hidden);
         widths.push(dim);
-        Ok(Self::from_net(Mlp::new(&widths, seed)?, dim, embedding))
+        Ok(Self::from_net(
+            Mlp::new(&widths, seed)?,
+            dim,
+            embedding,
+            cond_len,
+        ))
     }
 
-    pub(crate) fn from_net(net: Mlp<T>, dim: usize, embedding: Embedding) -> Self {
+    pub(crate) fn from_net(net: Mlp<T>, dim: usize, embedding: Embedding, cond_len: usize) -> Self {
         Self {
             net,
             dim,
             embedding,
+            cond_len,
             pool: Mutex::new(Vec::new()),
         }
     }
 
     pub(crate) fn input_dim(&self) -> usize {
-        self.dim + self.embedding.len()
+        self.dim + self.embedding.len() + self.cond_len
     }
 
-    /// Writes one input row `[x, e(c)]`.
+    /// Writes one input row `[x, e(c), cond]` (`cond` of length `cond_len`).
     #[inline]
-    pub(crate) fn write_input(&self, x: &[T], c: T, row: &mut [T]) {
+    pub(crate) fn write_input(&self, x: &[T], c: T, cond: &[T], row: &mut [T]) {
+        let e = self.dim + self.embedding.len();
         row[..self.dim].copy_from_slice(x);
-        self.embedding.write(c, &mut row[self.dim..]);
+        self.embedding.write(c, &mut row[self.dim..e]);
+        row[e..].copy_from_slice(cond);
     }
 
     /// `out_i = scale · f([x_i, e(c)])` for every row of `xs`, in blocks of [`EVAL_BLOCK`]
     /// rows, with `work` as scratch (grown once).
     pub(crate) fn eval_batch(&self, xs: &[T], c: T, scale: T, out: &mut [T], work: &mut Vec<T>) {
+        self.eval_batch_cond(xs, c, &[], scale, out, work)
+    }
+
+    /// As [`Core::eval_batch`] with the condition features `cond` (length `cond_len`)
+    /// appended to every input row.
+    pub(crate) fn eval_batch_cond(
+        &self,
+        xs: &[T],
+        c: T,
+        cond: &[T],
+        scale: T,
+        out: &mut [T],
+        work: &mut Vec<T>,
+    ) {
         let (d, di) = (self.dim, self.input_dim());
         let rows = (xs.len() / d).min(EVAL_BLOCK);
         let need = rows * di + self.net.workspace_len(rows);
@@ -165,7 +202,7 @@ impl<T: Real> Core<T> {
             let m = xb.len() / d;
             let (inp, ws) = work.split_at_mut(m * di);
             for (x, row) in xb.chunks_exact(d).zip(inp.chunks_exact_mut(di)) {
-                self.write_input(x, c, row);
+                self.write_input(x, c, cond, row);
             }
             let f = self.net.forward(inp, ws);
             for (o, &v) in ob.iter_mut().zip(f) {
@@ -176,13 +213,18 @@ impl<T: Real> Core<T> {
 
     /// The single-point version of [`Core::eval_batch`], with a pooled scratch buffer.
     pub(crate) fn eval_one(&self, x: &[T], c: T, scale: T, out: &mut [T]) {
+        self.eval_one_cond(x, c, &[], scale, out)
+    }
+
+    /// The single-point version of [`Core::eval_batch_cond`].
+    pub(crate) fn eval_one_cond(&self, x: &[T], c: T, cond: &[T], scale: T, out: &mut [T]) {
         let mut buf = self
             .pool
             .lock()
             .map(|mut p| p.pop())
             .unwrap_or(None)
             .unwrap_or_default();
-        self.eval_batch(x, c, scale, out, &mut buf);
+        self.eval_batch_cond(x, c, cond, scale, out, &mut buf);
         if let Ok(mut p) = self.pool.lock() {
             p.push(buf);
         }

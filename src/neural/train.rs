@@ -240,6 +240,14 @@ impl TrainConfig {
         Ok(())
     }
 
+    pub(crate) fn sigma_draw_setting(&self) -> SigmaDraw {
+        self.sigma_draw
+    }
+
+    pub(crate) fn t_min_setting(&self) -> f64 {
+        self.t_min
+    }
+
     fn lr_at(&self, step: usize, total: usize) -> f64 {
         let base = self.learning_rate;
         if step < self.warmup_steps {
@@ -293,6 +301,11 @@ impl TrainReport {
 pub(crate) trait Objective<T: Real>: Sync {
     /// Width of the auxiliary row `draw` hands to `target`, for data of dimension d.
     fn aux_len(&self, d: usize) -> usize;
+    /// Width of one data row for a model of dimension d: d, or more when the rows carry
+    /// extra columns (a condition's features, see `conditional.rs`).
+    fn row_len(&self, d: usize) -> usize {
+        d
+    }
     /// Draws the noise for data row `x0` (sequentially, from the run's stream): writes the
     /// network input row and the auxiliary row.
     fn draw(&self, core: &Core<T>, rng: &mut ChainRng, x0: &[T], input: &mut [T], aux: &mut [T]);
@@ -316,9 +329,9 @@ fn draw_sigma<T: Real>(rng: &mut ChainRng, sigmas: &[T], how: SigmaDraw) -> T {
 
 /// NCSN denoising score matching: `x̃ = x + σ z`, `s_θ = f/σ` regressed on `−z/σ` with
 /// weight σ², i.e. `f` on `−z`. Aux row: z.
-struct Dsm<'a, T> {
-    sigmas: &'a [T],
-    how: SigmaDraw,
+pub(crate) struct Dsm<'a, T> {
+    pub(crate) sigmas: &'a [T],
+    pub(crate) how: SigmaDraw,
 }
 
 impl<T: Real> Objective<T> for Dsm<'_, T> {
@@ -373,9 +386,9 @@ impl<T: Real, P: NoiseConditionalScore<Scalar = T> + Sync> Objective<T> for Esm<
 }
 
 /// DDPM ε-prediction: `t ~ U(t_min, 1)`, `x_t = α_t x + σ_t z`, ε regressed on z. Aux row: z.
-struct Ddpm<'a, S> {
-    sde: &'a S,
-    t_min: f64,
+pub(crate) struct Ddpm<'a, S> {
+    pub(crate) sde: &'a S,
+    pub(crate) t_min: f64,
 }
 
 impl<T: Real, S: ForwardSde<Scalar = T> + Sync> Objective<T> for Ddpm<'_, S> {
@@ -528,7 +541,11 @@ fn draw_batch<T: Real, O: Objective<T>>(
     rows: &[usize],
     chunks: &mut [Drawn<T>],
 ) -> usize {
-    let (d, di, na) = (core.dim, core.input_dim(), obj.aux_len(core.dim));
+    let (d, di, na) = (
+        obj.row_len(core.dim),
+        core.input_dim(),
+        obj.aux_len(core.dim),
+    );
     let mut used = 0;
     for (ids, ch) in rows.chunks(CHUNK).zip(chunks.iter_mut()) {
         ch.rows = ids.len();
@@ -573,7 +590,7 @@ pub(crate) fn fit<T: Real, O: Objective<T>>(
 ) -> Result<TrainReport> {
     cfg.validate()?;
     let d = core.dim;
-    let n = check_data(data, d)?;
+    let n = check_data(data, obj.row_len(d))?;
     let start = std::time::Instant::now();
 
     // Seeded split into training and validation rows.
