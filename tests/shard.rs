@@ -186,7 +186,10 @@ fn observers_exports_and_errors_of_a_shard() -> Result<()> {
         "{:?}",
         csv.comments
     );
-    assert_eq!(csv.column("x.2").unwrap()[7], whole.draw(5, 7)[1]);
+    assert_eq!(
+        csv.column("x.2").unwrap()[7].to_bits(),
+        whole.draw(5, 7)[1].to_bits()
+    );
 
     let boom = |c: usize, _: &mut langevin::rng::ChainRng| {
         assert!(c != 4, "no start for chain 4");

@@ -82,7 +82,7 @@ impl ParticleRun {
     /// The validated range, and the fixed blocks `(start, len)` covering it: the whole run's
     /// blocks of [`BLOCK`] particles cut at the range's ends, so a shard's blocks are pieces
     /// of the whole run's.
-    pub(crate) fn blocks(&self) -> Result<(core::ops::Range<usize>, Vec<(usize, usize)>)> {
+    pub(crate) fn blocks(&self) -> Result<(core::ops::Range<usize>, Vec<BlockSpan>)> {
         let r = self.particle_range();
         if self.range.is_some() && r.start >= r.end {
             return Err(Error::ZeroCount {
@@ -108,6 +108,9 @@ impl ParticleRun {
         Ok((r, blocks))
     }
 }
+
+/// A block of particles: the index of its first particle and its length.
+pub(crate) type BlockSpan = (usize, usize);
 
 /// The final states of `n` particles in ℝᵈ, row-major (for a shard of a run,
 /// [`ParticleRun::range`], the rows [`Particles::range`] of the run's particles).

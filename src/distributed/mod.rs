@@ -139,6 +139,9 @@ pub fn gather_trace<C: Communicator, T: Real>(
 /// let all = langevin::distributed::run_particles(&universe.world(), &run, |r| {
 ///     al.run(r, &vec![0.0, 0.0])
 /// })?;
+/// if let Some(particles) = all {
+///     println!("mean of {} particles: {:?}", particles.len(), particles.mean());
+/// }
 /// # Ok::<(), langevin::Error>(())
 /// ```
 ///
