@@ -9,8 +9,13 @@
 //! local index), per-chain inits taken by the wrong index, adaptation state or counters
 //! shared between the chains of one process, a merge that concatenates shards in the order
 //! given instead of chain order, a merge that drops the adapted step sizes / metrics or
-//! mixes up per-chain statistics, particle blocks of a shard not cut at the whole run's block
-//! boundaries (different batched evaluation), and a shard file that loses bits (f32 or f64).
+//! mixes up per-chain statistics, particles of a shard drawing from streams numbered from 0,
+//! and a shard file that loses bits (f32 or f64). Measured by mutation: chains of a shard
+//! numbered from 0 in the driver fails three of these tests; particle streams numbered from 0
+//! fails `particle_shards_merge_to_the_one_process_run`. (A shard's particle blocks are cut at
+//! the whole run's 64-particle boundaries as a precaution; blocks of 64 from the shard's first
+//! particle instead still pass — the batched scores here are row-independent — so that
+//! alignment is not what these tests check.)
 
 use langevin::annealed::{
     AnnealedLangevin, AnnealedMala, Churn, Ddim, DpmSolverPp, Edm, EmpiricalScore,
