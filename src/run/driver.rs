@@ -173,6 +173,8 @@ impl Sampler {
     /// The most general entry point: chain `c` starts at `init(c, rng)`, where `rng` is a
     /// stream reserved for initialisation (independent of the chain's transition stream) —
     /// e.g. an exact draw from an analytic target to start at stationarity.
+    /// For a shard ([`Sampler::chain_range`]) `c` is the chain's index in the whole run, while
+    /// the observer numbers the shard's chains from 0 like the returned trace.
     ///
     /// # Failures
     /// A failing chain stops the run promptly: every other chain checks a shared flag every
