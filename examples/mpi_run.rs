@@ -11,9 +11,14 @@
 //!
 //! (Open MPI refuses to run as root without `--allow-run-as-root`, and more ranks than cores
 //! without `--oversubscribe`; `.ci/mpi-test` uses both.)
+//!
+//! `--fail-chain C` gives chain C a non-finite start: the rank that runs it fails, rank 0
+//! reports `Error::RankFailed` naming that rank instead of waiting for it, and every rank that
+//! got an error aborts the job (`MPI_Abort`), so `mpirun` exits non-zero rather than hanging.
 
 use langevin::annealed::{AnnealedLangevin, LevelStep, ParticleRun, Particles, SigmaLevels};
 use langevin::distributed;
+use langevin::mpi::topology::SimpleCommunicator;
 use langevin::mpi::traits::Communicator;
 use langevin::prelude::*;
 use langevin::targets::{Gaussian, GaussianMixture};
@@ -48,10 +53,25 @@ fn fingerprint(t: &Trace<f64>, p: &Particles<f64>) -> u64 {
     h
 }
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let check = std::env::args().any(|a| a == "--check");
-    let universe = langevin::mpi::initialize().ok_or("MPI was already initialised")?;
+fn main() {
+    let universe = langevin::mpi::initialize().expect("MPI was already initialised");
     let world = universe.world();
+    if let Err(e) = run(&world) {
+        eprintln!("rank {}: {e}", world.rank());
+        // The other ranks may be waiting in a collective operation: end the whole job.
+        world.abort(2);
+    }
+}
+
+fn run(world: &SimpleCommunicator) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let check = args.iter().any(|a| a == "--check");
+    let fail_chain = args
+        .iter()
+        .position(|a| a == "--fail-chain")
+        .and_then(|i| args.get(i + 1))
+        .map(|c| c.parse::<usize>())
+        .transpose()?;
 
     let g = Gaussian::<f64>::isotropic(vec![1.0, -1.0, 0.5], 2.0)?;
     let mala = Mala::auto(&g)?;
@@ -61,8 +81,11 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .thin(2)
         .seed(17)
         .threads(1);
-    let inits: Vec<Vec<f64>> = (0..7).map(|c| vec![c as f64 - 3.0; 3]).collect();
-    let trace = distributed::run(&world, &sampler, &mala, &inits)?;
+    let mut inits: Vec<Vec<f64>> = (0..7).map(|c| vec![c as f64 - 3.0; 3]).collect();
+    if let Some(c) = fail_chain {
+        inits[c] = vec![f64::NAN; 3];
+    }
+    let trace = distributed::run(world, &sampler, &mala, &inits)?;
 
     let gmm = GaussianMixture::<f64>::ring(6, 3.0, 0.4)?;
     let al = AnnealedLangevin::new(
@@ -72,7 +95,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         LevelStep::Langevin { h_last: 0.01 },
     )?;
     let prun = ParticleRun::new(300).seed(5).threads(1);
-    let particles = distributed::run_particles(&world, &prun, |r| al.run(r, &vec![0.0, 0.0]))?;
+    let particles = distributed::run_particles(world, &prun, |r| al.run(r, &vec![0.0, 0.0]))?;
 
     let (Some(trace), Some(particles)) = (trace, particles) else {
         return Ok(()); // ranks other than 0 hold nothing
