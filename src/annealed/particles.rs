@@ -175,6 +175,9 @@ impl<T: Real> Particles<T> {
     }
     /// Concatenates the shards of one run ([`ParticleRun::range`]), in any order, into the
     /// run's particles — bit-identical to the one-process run.
+    /// Particles carry no record of the run beyond their range and the run's size: shards of
+    /// runs with another seed or sampler but the same sizes are not detected (a [`crate::Trace`]
+    /// merge checks the whole configuration).
     ///
     /// # Errors
     /// [`Error::ZeroCount`] without shards; [`Error::InvalidShard`] for shards of different
