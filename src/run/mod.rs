@@ -20,11 +20,11 @@ mod adaptation;
 pub mod checkpoint;
 mod driver;
 mod observer;
-mod stream;
 pub mod shard;
+mod stream;
 
 pub use adaptation::{Adaptation, NoAdaptation};
 pub use driver::{CANCEL_CHECK_EVERY, Sampler};
 pub use observer::Observer;
-pub use stream::{ChainSummary, ChainWriter, DrawSink, StreamedRun};
 pub use shard::shard_range;
+pub use stream::{ChainSummary, ChainWriter, DrawSink, StreamedRun};
