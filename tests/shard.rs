@@ -484,3 +484,23 @@ fn particle_merge_refusals() -> Result<()> {
     assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     Ok(())
 }
+
+/// A checkpointed run of a shard is refused (the checkpoint records whole runs): without the
+/// refusal the checkpointed driver would silently run every chain. Bug caught: that.
+#[cfg(feature = "checkpoint")]
+#[test]
+fn checkpointing_a_shard_is_refused() -> Result<()> {
+    let g = Gaussian::<f64>::standard(2)?;
+    let mala = Mala::new(&g, 0.5)?;
+    let path = std::env::temp_dir().join(format!("langevin-shard-ckpt-{}", std::process::id()));
+    let err = Sampler::new(20)
+        .chains(4)
+        .warmup(5)
+        .chain_range(1..3)
+        .checkpoint_every(10, &path)
+        .run(&mala, &[vec![0.0; 2]])
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err}");
+    assert!(!path.exists());
+    Ok(())
+}
