@@ -275,6 +275,45 @@ pub enum Error {
     /// A diagnostic (ESS, R-hat, goodness of fit…) could not be computed from the draws.
     #[error("diagnostics: {0}")]
     Diagnostics(#[from] crate::diagnostics::DiagnosticsError),
+    /// Shards merged into one run ([`crate::Trace::merge`], `Particles::merge`) cover some
+    /// chains (or particles) twice.
+    #[error(
+        "chains (or particles) {first}..{end} are in more than one shard; merge each shard of \
+         the run exactly once"
+    )]
+    ShardOverlap {
+        /// The first index covered twice.
+        first: usize,
+        /// One past the last index covered twice.
+        end: usize,
+    },
+    /// Shards merged into one run leave chains (or particles) out.
+    #[error(
+        "chains (or particles) {first}..{end} are in no shard; run the missing shard \
+         (e.g. `Sampler::chain_range({first}..{end})`) and merge it too"
+    )]
+    ShardMissing {
+        /// The first missing index.
+        first: usize,
+        /// One past the last missing index.
+        end: usize,
+    },
+    /// Shards that do not come from the same run (different seed, sampler, parameters,
+    /// draws…), a shard file that cannot be read, or a run that cannot be sharded.
+    #[error("invalid shard: {reason}")]
+    InvalidShard {
+        /// What differs or is wrong, and what to change.
+        reason: String,
+    },
+    /// Another process of a distributed run (an MPI rank, feature `mpi`) failed; its error
+    /// message is carried along.
+    #[error("rank {rank} of the distributed run failed: {message}")]
+    RankFailed {
+        /// The failing rank.
+        rank: usize,
+        /// Its error message.
+        message: String,
+    },
     /// A run finished but its health report has warnings, and the sampler was told to treat
     /// them as an error (`Sampler::strict(true)`). The run's trace is carried along: get it
     /// back with `Trace::from_error`.

@@ -287,7 +287,8 @@ impl<'a> CmdStanCsv<'a> {
                 sampler: &cfg.sampler,
                 parameters: &cfg.parameters,
                 chains: recorded.then_some(cfg.chains),
-                id: chain + 1,
+                // A shard's chain i is chain first_chain + i of the run (ids count from 1).
+                id: trace.config.first_chain + chain + 1,
                 seed,
             },
         )?;

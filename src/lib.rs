@@ -76,12 +76,13 @@
 //! | how | [`mcmc`] | [`Kernel`], [`Ula`], [`Mala`], SGLD with step schedules, preconditioned [`mcmc::PrecondUla`] / [`mcmc::PrecondMala`] with a [`mcmc::Metric`] |
 //! | how | [`smc`] | sequential Monte Carlo / annealed importance sampling on a tempering path, moving particles with the [`mcmc`] kernels; log Z with a standard error |
 //! | how | [`annealed`] | noise schedules, annealed Langevin (plain and Metropolis-adjusted), VE/VP/sub-VP SDEs, reverse-time samplers (predictor–corrector, probability flow, DDIM), exact and empirical scores, denoising score matching |
-//! | driving | [`run`] | [`Sampler`] (the multi-chain driver), [`Observer`], the [`run::Adaptation`] hook; checkpoint and bit-identical resume (`run::checkpoint`, feature `checkpoint`) |
+//! | driving | [`run`] | [`Sampler`] (the multi-chain driver), [`Observer`], the [`run::Adaptation`] hook; checkpoint and bit-identical resume (`run::checkpoint`, feature `checkpoint`); sharded runs ([`run::shard`]: `chain_range`, `Trace::merge`, shard files) |
 //! | driving | [`trace`] | [`Trace`]: draws and per-chain statistics; mapping a trace through a bijection |
 //! | driving | [`adapt`] | warm-up adaptation: dual averaging, Welford mass matrix, Stan-style windows |
 //! | driving | [`export`] | CmdStan-layout CSV (ArviZ `from_cmdstan`) and NumPy `.npy` |
 //! | driving | [`stream`] | draws streamed to disk as they are produced (CmdStan CSV, `.npy`) with bounded memory; readers that detect truncated files |
 //! | driving | `neural` (feature `neural`) | learned score models: NCSN and DDPM-ε MLPs trained by denoising / explicit score matching, safetensors files |
+//! | driving | `distributed` (feature `mpi`) | MPI runs (rsmpi): each rank runs a contiguous shard of chains or particles, rank 0 gathers the bit-identical result |
 //! | driving | `progress` (feature `progress`) | one progress bar per chain through the [`Observer`] hook (indicatif) |
 //! | judging | [`testing`] | [`testing::estimate_order`]: fitted strong/weak orders with confidence intervals; [`testing::BiasStudy`]: the discretisation bias of any expectation from coupled runs at h and h/2, with Richardson extrapolation; [`testing::conformance`]: how to test your own sampler |
 //! | judging | `plot` (feature `plot`) | PNG trace plots, histograms against exact densities, autocorrelation, scatter, image grids (plotters) |
@@ -110,6 +111,8 @@ pub mod annealed;
 pub mod autodiff;
 pub mod density;
 pub mod diagnostics;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
 pub mod export;
 pub mod integrators;
@@ -158,6 +161,10 @@ pub use trace::{RunConfig, Trace};
 )]
 pub mod guide {}
 
+/// The `mpi` crate (rsmpi) this crate's [`distributed`] module is built on: initialise MPI
+/// with `langevin::mpi::initialize()` and pass `universe.world()` (feature `mpi`).
+#[cfg(feature = "mpi")]
+pub use mpi;
 /// The `rand` crate (0.10) this crate is built against. A custom [`Kernel`] writes its
 /// `step` against `langevin::rand::Rng` (and `langevin::rand::RngExt` for uniforms), so its
 /// random-number types always match the crate's without pinning `rand` by hand; see

@@ -59,8 +59,11 @@ pub struct RunConfig {
     pub thin: usize,
     /// The run seed.
     pub seed: u64,
-    /// Number of chains.
+    /// Number of chains of the run (of every shard together when the trace is a shard).
     pub chains: usize,
+    /// Index in the run of this trace's first chain: 0, unless the trace is a shard
+    /// (`Sampler::chain_range`), whose chains are `first_chain .. first_chain + n_chains()`.
+    pub first_chain: usize,
     /// Wall-clock time of each chain (warm-up and sampling).
     pub chain_wall_time: Vec<Duration>,
 }

@@ -422,7 +422,7 @@ impl<P: NoiseConditionalScore + NoiseConditionalLogDensity + Sync> AnnealedMala<
             }
             Ok((acc, div))
         })?;
-        let denom = (run.particles() * self.steps).max(1) as f64;
+        let denom = (run.particle_range().len() * self.steps).max(1) as f64;
         let mut acceptance = vec![0.0; nl];
         let mut divergences = vec![0; nl];
         for (a, dv) in per_block {

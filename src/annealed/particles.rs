@@ -27,12 +27,15 @@ pub(crate) const BLOCK: usize = 64;
 /// use langevin::annealed::ParticleRun;
 /// let run = ParticleRun::new(1_000).seed(7).threads(2);
 /// assert_eq!(run.particles(), 1_000);
+/// assert_eq!(run.range(250..500).particle_range(), 250..500);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParticleRun {
     n: usize,
     seed: u64,
     threads: Option<usize>,
+    /// The particles this process runs (`None`: all of them).
+    range: Option<(usize, usize)>,
 }
 
 impl ParticleRun {
@@ -42,6 +45,7 @@ impl ParticleRun {
             n,
             seed: 0,
             threads: None,
+            range: None,
         }
     }
     /// Sets the seed.
@@ -54,17 +58,70 @@ impl ParticleRun {
         self.threads = Some(threads);
         self
     }
-    /// The number of particles.
+    /// The number of particles of the run (of every shard together).
     pub fn particles(&self) -> usize {
         self.n
     }
+    /// Runs only particles `range` (e.g. `i..j`) of the seeded run of
+    /// [`ParticleRun::particles`] particles: particle `i` still draws from
+    /// `rng::stream(seed, i)` and starts from `init(i, …)`, so the result holds exactly the
+    /// rows `i..j` of the whole run's particles, and [`Particles::merge`] of the shards is the
+    /// whole run (see [`crate::run::shard`]). Validated when the run starts: an empty range
+    /// is [`Error::ZeroCount`], a range past the particles [`Error::InvalidConfig`]. Samplers
+    /// that couple the particles refuse a range that is not the whole run (the
+    /// predictor–corrector sampler's Langevin corrector).
+    pub fn range(mut self, range: core::ops::Range<usize>) -> Self {
+        self.range = Some((range.start, range.end));
+        self
+    }
+    /// The particles this run computes (`0..particles()` unless [`ParticleRun::range`] was
+    /// set; not validated).
+    pub fn particle_range(&self) -> core::ops::Range<usize> {
+        self.range.map_or(0..self.n, |(a, b)| a..b)
+    }
+    /// The validated range, and the fixed blocks `(start, len)` covering it: the whole run's
+    /// blocks of [`BLOCK`] particles cut at the range's ends, so a shard's blocks are pieces
+    /// of the whole run's.
+    pub(crate) fn blocks(&self) -> Result<(core::ops::Range<usize>, Vec<BlockSpan>)> {
+        let r = self.particle_range();
+        if self.range.is_some() && r.start >= r.end {
+            return Err(Error::ZeroCount {
+                what: "particles in the particle range",
+            });
+        }
+        if r.end > self.n {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "particle range {}..{} goes past the run's {} particles; set `ParticleRun::new` \
+                     to the number of particles of the whole run",
+                    r.start, r.end, self.n
+                ),
+            });
+        }
+        let mut blocks = Vec::with_capacity(r.len().div_ceil(BLOCK) + 1);
+        let mut s = r.start;
+        while s < r.end {
+            let e = r.end.min((s / BLOCK + 1) * BLOCK);
+            blocks.push((s, e - s));
+            s = e;
+        }
+        Ok((r, blocks))
+    }
 }
 
-/// The final states of `n` particles in ℝᵈ, row-major.
+/// A block of particles: the index of its first particle and its length.
+pub(crate) type BlockSpan = (usize, usize);
+
+/// The final states of `n` particles in ℝᵈ, row-major (for a shard of a run,
+/// [`ParticleRun::range`], the rows [`Particles::range`] of the run's particles).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Particles<T> {
     dim: usize,
     data: Vec<T>,
+    /// Index in the run of the first row.
+    first: usize,
+    /// Particles of the whole run.
+    total: usize,
 }
 
 impl<T: Real> Particles<T> {
@@ -82,7 +139,97 @@ impl<T: Real> Particles<T> {
             data.len().div_ceil(dim) * dim,
             data.len(),
         )?;
-        Ok(Self { dim, data })
+        let total = data.len() / dim;
+        Ok(Self {
+            dim,
+            data,
+            first: 0,
+            total,
+        })
+    }
+    /// Rows `first..first + data.len() / dim` of a run of `total` particles (a shard received
+    /// from another process).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn from_shard(data: Vec<T>, dim: usize, first: usize, total: usize) -> Result<Self> {
+        let mut p = Self::from_vec(data, dim)?;
+        if first.checked_add(p.len()).is_none_or(|end| end > total) {
+            return Err(Error::InvalidShard {
+                reason: format!(
+                    "a shard of {} particles from {first} in a run of {total}",
+                    p.len()
+                ),
+            });
+        }
+        (p.first, p.total) = (first, total);
+        Ok(p)
+    }
+    /// The particles of the run these rows are: `0..len()` for a whole run, `i..j` for the
+    /// shard of [`ParticleRun::range`]`(i..j)`.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.first..self.first + self.len()
+    }
+    /// The number of particles of the whole run (equal to [`Particles::len`] unless this is a
+    /// shard).
+    pub fn run_len(&self) -> usize {
+        self.total
+    }
+    /// Concatenates the shards of one run ([`ParticleRun::range`]), in any order, into the
+    /// run's particles — bit-identical to the one-process run.
+    /// Particles carry no record of the run beyond their range and the run's size: shards of
+    /// runs with another seed or sampler but the same sizes are not detected (a [`crate::Trace`]
+    /// merge checks the whole configuration).
+    ///
+    /// # Errors
+    /// [`Error::ZeroCount`] without shards; [`Error::InvalidShard`] for shards of different
+    /// dimensions or run sizes; [`Error::ShardOverlap`] / [`Error::ShardMissing`] when a
+    /// particle is in two shards / in none.
+    pub fn merge(shards: impl IntoIterator<Item = Particles<T>>) -> Result<Self> {
+        let mut shards: Vec<Self> = shards.into_iter().collect();
+        shards.sort_by_key(|s| s.first);
+        let Some(head) = shards.first() else {
+            return Err(Error::ZeroCount { what: "shards" });
+        };
+        let (dim, total) = (head.dim, head.total);
+        let mut data = Vec::with_capacity(total.saturating_mul(dim).min(1 << 28));
+        let mut next = 0;
+        for s in &shards {
+            if s.dim != dim || s.total != total {
+                return Err(Error::InvalidShard {
+                    reason: format!(
+                        "a shard of {} particles in dimension {} next to one of {total} in \
+                         dimension {dim}; merge the shards of one run only",
+                        s.total, s.dim
+                    ),
+                });
+            }
+            let r = s.range();
+            if r.start < next {
+                return Err(Error::ShardOverlap {
+                    first: r.start,
+                    end: next.min(r.end),
+                });
+            }
+            if r.start > next {
+                return Err(Error::ShardMissing {
+                    first: next,
+                    end: r.start,
+                });
+            }
+            next = r.end;
+            data.extend_from_slice(&s.data);
+        }
+        if next < total {
+            return Err(Error::ShardMissing {
+                first: next,
+                end: total,
+            });
+        }
+        Ok(Self {
+            dim,
+            data,
+            first: 0,
+            total,
+        })
     }
     /// The dimension d.
     pub fn dim(&self) -> usize {
@@ -305,24 +452,31 @@ where
     if let Some(len) = init.start_len() {
         crate::error::check_len("particle start point", d, len)?;
     }
-    let n = run.n;
+    let (range, blocks) = run.blocks()?;
+    if range != (0..run.n) {
+        return Err(Error::InvalidConfig {
+            reason: format!(
+                "particle range {range:?} of {}: this sampler couples the particles (its step \
+                 uses statistics of the whole batch), so it cannot run a shard; run all \
+                 particles in one process",
+                run.n
+            ),
+        });
+    }
     let job = || -> Result<Vec<T>> {
         let mut ls = Lockstep {
-            blocks: (0..n.div_ceil(BLOCK))
-                .map(|b| {
-                    let start = b * BLOCK;
-                    let len = BLOCK.min(n - start);
-                    Block {
-                        start,
-                        x: vec![T::zero(); len * d],
-                        rngs: (start..start + len)
-                            .map(|i| stream(run.seed, i as u64))
-                            .collect(),
-                        s: vec![T::zero(); len * d],
-                        y: vec![T::zero(); len * d],
-                        z: Vec::new(),
-                        work: Vec::new(),
-                    }
+            blocks: blocks
+                .iter()
+                .map(|&(start, len)| Block {
+                    start,
+                    x: vec![T::zero(); len * d],
+                    rngs: (start..start + len)
+                        .map(|i| stream(run.seed, i as u64))
+                        .collect(),
+                    s: vec![T::zero(); len * d],
+                    y: vec![T::zero(); len * d],
+                    z: Vec::new(),
+                    work: Vec::new(),
                 })
                 .collect(),
         };
@@ -340,14 +494,19 @@ where
             }
         })?;
         driver(&mut ls)?;
-        let mut data = Vec::with_capacity(n * d);
+        let mut data = Vec::with_capacity(range.len() * d);
         for b in &ls.blocks {
             data.extend_from_slice(&b.x);
         }
         Ok(data)
     };
     let data = crate::pool::in_pool(run.threads, job)??;
-    Ok(Particles { dim: d, data })
+    Ok(Particles {
+        dim: d,
+        data,
+        first: range.start,
+        total: run.n,
+    })
 }
 
 /// Runs `body` on every block in parallel; returns the particles and the per-block outputs
@@ -370,13 +529,11 @@ where
     if let Some(len) = init.start_len() {
         crate::error::check_len("particle start point", d, len)?;
     }
-    let n = run.n;
+    let (range, blocks) = run.blocks()?;
     let job = || -> Vec<Result<(Vec<T>, R)>> {
-        (0..n.div_ceil(BLOCK))
-            .into_par_iter()
-            .map(|b| {
-                let start = b * BLOCK;
-                let len = BLOCK.min(n - start);
+        blocks
+            .par_iter()
+            .map(|&(start, len)| {
                 let mut blk = Block {
                     start,
                     x: vec![T::zero(); len * d],
@@ -415,12 +572,18 @@ where
             .collect()
     };
     let results = crate::pool::in_pool(run.threads, job)?;
-    let mut data = Vec::with_capacity(n * d);
+    let mut data = Vec::with_capacity(range.len() * d);
     let mut outs = Vec::with_capacity(results.len());
     for r in results {
         let (x, o) = r?;
         data.extend_from_slice(&x);
         outs.push(o);
     }
-    Ok((Particles { dim: d, data }, outs))
+    let particles = Particles {
+        dim: d,
+        data,
+        first: range.start,
+        total: run.n,
+    };
+    Ok((particles, outs))
 }

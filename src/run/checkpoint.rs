@@ -564,7 +564,17 @@ impl Checkpointed {
     {
         let total = self.validate()?;
         let s = &self.sampler;
-        let buffers = s.draw_buffers::<K::Scalar>(kernel.dim())?;
+        if let Some(r) = &s.chain_range {
+            // The checkpoint format records whole runs; a shard is not one.
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "checkpointing a shard (chain range {}..{}) is not supported; checkpoint \
+                     the whole run, or run the shard without checkpoints",
+                    r.start, r.end
+                ),
+            });
+        }
+        let buffers = s.draw_buffers::<K::Scalar>(kernel.dim(), s.chains)?;
         let start = Instant::now();
         let warmup = s.warmup;
         let build = |c: usize, draws: Vec<K::Scalar>| -> Result<Chain<_, _, _>> {
@@ -886,6 +896,7 @@ impl Checkpointed {
                 thin: s.thin,
                 seed: s.seed,
                 chains: s.chains,
+                first_chain: 0,
                 chain_wall_time: Vec::with_capacity(s.chains),
             },
         };

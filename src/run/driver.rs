@@ -40,6 +40,8 @@ pub struct Sampler {
     pub(super) seed: u64,
     pub(super) threads: Option<usize>,
     pub(super) strict: bool,
+    /// The chains this process runs (`None`: all of them); see `shard.rs`.
+    pub(super) chain_range: Option<core::ops::Range<usize>>,
 }
 
 impl Sampler {
@@ -56,6 +58,7 @@ impl Sampler {
             seed: 0,
             threads: None,
             strict: false,
+            chain_range: None,
         }
     }
     /// Number of chains (≥ 1).
@@ -112,12 +115,14 @@ impl Sampler {
         self.strict
     }
 
-    /// Runs every chain from `inits` (one point for all chains, or one per chain).
+    /// Runs every chain from `inits` (one point for all chains, or one per chain; for a
+    /// shard ([`Sampler::chain_range`]) also one per chain of the shard).
     ///
     /// # Errors
     /// [`Error::ZeroCount`] for zero draws, zero chains, `thin == 0` or `threads(0)`;
     /// [`Error::AllocationTooLarge`] when the draws cannot be allocated (checked before any
-    /// chain runs); [`Error::InvalidConfig`] if `inits` has neither 1 nor `chains` points; the
+    /// chain runs); [`Error::InvalidConfig`] if `inits` has neither 1 nor `chains` points (nor,
+    /// for a shard, one per chain of the shard) or the chain range is out of bounds; the
     /// kernel's initialisation errors; the error of the lowest-index chain that failed, e.g.
     /// [`Error::NonFiniteState`], or [`Error::ChainPanicked`] when a user closure panicked
     /// (see [`Sampler::run_from`] for how failures stop the other chains).
@@ -141,18 +146,25 @@ impl Sampler {
         A: Adaptation<K>,
         O: Observer<K::Scalar>,
     {
-        if inits.len() != 1 && inits.len() != self.chains {
+        let (first, n) = self.shard_bounds()?;
+        if inits.len() != 1 && inits.len() != self.chains && inits.len() != n {
             return Err(Error::InvalidConfig {
                 reason: format!(
-                    "got {} initial points for {} chains; pass one point (shared) or one per chain",
+                    "got {} initial points for {} chains ({n} in this shard); pass one point \
+                     (shared), one per chain of the run, or one per chain of the shard",
                     inits.len(),
                     self.chains
                 ),
             });
         }
+        let pick = |c: usize| match inits.len() {
+            1 => 0,
+            len if len == self.chains => c,
+            _ => c - first,
+        };
         self.run_from(
             kernel,
-            |c, _rng| inits[if inits.len() == 1 { 0 } else { c }].clone(),
+            |c, _rng| inits[pick(c)].clone(),
             adaptation,
             observer,
         )
@@ -161,6 +173,8 @@ impl Sampler {
     /// The most general entry point: chain `c` starts at `init(c, rng)`, where `rng` is a
     /// stream reserved for initialisation (independent of the chain's transition stream) —
     /// e.g. an exact draw from an analytic target to start at stationarity.
+    /// For a shard ([`Sampler::chain_range`]) `c` is the chain's index in the whole run, while
+    /// the observer numbers the shard's chains from 0 like the returned trace.
     ///
     /// # Failures
     /// A failing chain stops the run promptly: every other chain checks a shared flag every
@@ -233,24 +247,28 @@ impl Sampler {
                     self.warmup, self.draws, self.thin
                 ),
             })?;
+        // A shard runs chains first..first + n of the run (all of them by default); the
+        // observer and the trace index them 0..n.
+        let (first, n) = self.shard_bounds()?;
         let buffers = match sink {
-            None => self.draw_buffers::<K::Scalar>(kernel.dim())?,
-            Some(_) => (0..self.chains).map(|_| Vec::new()).collect(),
+            None => self.draw_buffers::<K::Scalar>(kernel.dim(), n)?,
+            Some(_) => (0..n).map(|_| Vec::new()).collect(),
         };
         let config = self.run_config(kernel);
         let streamed = sink.is_some();
         let sink = sink.map(|s| (s, &config));
         let start = Instant::now();
         let stop = AtomicBool::new(false);
-        observer.on_start(self.chains, iterations);
+        observer.on_start(n, iterations);
         let job = || -> Vec<ChainOut<K::Scalar>> {
             buffers
                 .into_par_iter()
                 .enumerate()
-                .map(|(c, draws)| {
+                .map(|(i, draws)| {
+                    let c = (first + i, i);
                     let out = self
                         .guarded_chain(kernel, &init, adaptation, observer, c, draws, sink, &stop);
-                    observer.on_chain_end(c);
+                    observer.on_chain_end(i);
                     out
                 })
                 .collect()
@@ -275,11 +293,11 @@ impl Sampler {
         let mut trace = Trace {
             dim: kernel.dim(),
             n_draws: self.draws,
-            chains: Vec::with_capacity(self.chains),
-            acceptance_rate: Vec::with_capacity(self.chains),
-            mean_accept_prob: Vec::with_capacity(self.chains),
-            divergences: Vec::with_capacity(self.chains),
-            warmup_divergences: Vec::with_capacity(self.chains),
+            chains: Vec::with_capacity(n),
+            acceptance_rate: Vec::with_capacity(n),
+            mean_accept_prob: Vec::with_capacity(n),
+            divergences: Vec::with_capacity(n),
+            warmup_divergences: Vec::with_capacity(n),
             wall_time: Default::default(),
             adapted_step_size: None,
             adapted_mass: None,
@@ -305,10 +323,10 @@ impl Sampler {
                 masses.push(m);
             }
         }
-        if masses.len() == self.chains {
+        if masses.len() == n {
             trace.adapted_mass = Some(masses);
         }
-        if adapted.len() == self.chains {
+        if adapted.len() == n {
             trace.adapted_step_size = Some(adapted);
         }
         trace.wall_time = start.elapsed();
@@ -329,16 +347,17 @@ impl Sampler {
             thin: self.thin,
             seed: self.seed,
             chains: self.chains,
-            chain_wall_time: Vec::with_capacity(self.chains),
+            first_chain: self.chain_range.as_ref().map_or(0, |r| r.start),
+            chain_wall_time: Vec::new(),
         }
     }
 
     /// The draw buffers of every chain, reserved up front so that a run too large for memory
     /// is a typed error before any work rather than an abort after hours.
-    pub(super) fn draw_buffers<T>(&self, d: usize) -> Result<Vec<Vec<T>>> {
+    pub(super) fn draw_buffers<T>(&self, d: usize, chains: usize) -> Result<Vec<Vec<T>>> {
         let bytes = (self.draws as u128)
             .saturating_mul(d as u128)
-            .saturating_mul(self.chains as u128)
+            .saturating_mul(chains as u128)
             .saturating_mul(core::mem::size_of::<T>() as u128);
         let too_large = || Error::AllocationTooLarge {
             what: "the draws of every chain (draws × chains × dim scalars)",
@@ -349,10 +368,8 @@ impl Sampler {
         }
         let per_chain = self.draws * d; // cannot overflow: bounded by `bytes` above
         let mut buffers = Vec::new();
-        buffers
-            .try_reserve_exact(self.chains)
-            .map_err(|_| too_large())?;
-        for _ in 0..self.chains {
+        buffers.try_reserve_exact(chains).map_err(|_| too_large())?;
+        for _ in 0..chains {
             let mut b = Vec::new();
             b.try_reserve_exact(per_chain).map_err(|_| too_large())?;
             buffers.push(b);
@@ -360,7 +377,7 @@ impl Sampler {
         Ok(buffers)
     }
 
-    /// Runs chain `c` with panics caught and the cancellation flag honoured; a failure (error
+    /// Runs chain `c = (index in the run, index in this shard)` with panics caught and the cancellation flag honoured; a failure (error
     /// or panic) raises the flag so that the other chains stop.
     fn guarded_chain<K, F, A, O>(
         &self,
@@ -368,7 +385,7 @@ impl Sampler {
         init: &F,
         adaptation: &A,
         observer: &O,
-        c: usize,
+        c: (usize, usize),
         draws: Vec<K::Scalar>,
         sink: Option<(&dyn DrawSink<K::Scalar>, &crate::trace::RunConfig)>,
         stop: &AtomicBool,
@@ -387,7 +404,7 @@ impl Sampler {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
             Err(payload) => Some(Error::ChainPanicked {
-                chain: c,
+                chain: c.0,
                 iteration: out.started.then_some(out.transitions),
                 message: crate::pool::panic_message(payload.as_ref()),
                 partial: None,
@@ -406,7 +423,7 @@ impl Sampler {
         init: &F,
         adaptation: &A,
         observer: &O,
-        c: usize,
+        (c, local): (usize, usize),
         out: &mut ChainOut<K::Scalar>,
         sink: Option<(&dyn DrawSink<K::Scalar>, &crate::trace::RunConfig)>,
         stop: &AtomicBool,
@@ -451,7 +468,7 @@ impl Sampler {
             }
             kernel.warmup_adapt(&mut state, it, &info);
             adaptation.adapt(kernel, &mut state, &mut adapt_state, it, &info);
-            observer.on_step(c, it, true, &info, kernel.position(&state));
+            observer.on_step(local, it, true, &info, kernel.position(&state));
             if let Some(w) = &mut writer {
                 w.warmup_step(it, &info, kernel.position(&state))?;
             }
@@ -479,7 +496,7 @@ impl Sampler {
             };
             out.divergences += usize::from(info.divergent);
             let x = kernel.position(&state);
-            observer.on_step(c, self.warmup + k, false, &info, x);
+            observer.on_step(local, self.warmup + k, false, &info, x);
             if (k + 1) % self.thin == 0 {
                 match &mut writer {
                     Some(w) => w.draw(&info, x)?,

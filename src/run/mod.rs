@@ -7,6 +7,7 @@
 //! | `driver.rs` | [`Sampler`]: the run builder and the per-chain loop |
 //! | `observer.rs` | [`Observer`]: per-transition callbacks (progress bars, custom recording) |
 //! | `stream.rs` | [`Sampler::stream_to`]: draws written to a [`DrawSink`] as they are produced (formats and readers in [`crate::stream`]) |
+//! | `shard.rs` | [`Sampler::chain_range`], [`Trace::merge`](crate::Trace::merge), shard files: one seeded run split over jobs or machines |
 //! | `adaptation.rs` | [`Adaptation`], [`NoAdaptation`]: the warm-up hook (the strategies are in [`crate::adapt`]) |
 //! | `checkpoint.rs` | [`checkpoint`] (feature `checkpoint`): `Sampler::checkpoint_every`, bit-identical resume, the checkpoint file format |
 //!
@@ -19,9 +20,11 @@ mod adaptation;
 pub mod checkpoint;
 mod driver;
 mod observer;
+pub mod shard;
 mod stream;
 
 pub use adaptation::{Adaptation, NoAdaptation};
 pub use driver::{CANCEL_CHECK_EVERY, Sampler};
 pub use observer::Observer;
+pub use shard::shard_range;
 pub use stream::{ChainSummary, ChainWriter, DrawSink, StreamedRun};

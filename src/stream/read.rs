@@ -374,6 +374,8 @@ impl Summary {
             thin: self.get(path, "thin")?,
             seed: self.get(path, "seed")?,
             chains: self.get(path, "chains")?,
+            // The stream files record no shard position: a streamed run reads back whole.
+            first_chain: 0,
             chain_wall_time: Vec::new(),
         })
     }
