@@ -187,10 +187,28 @@ fn simd_normals_resume_bit_identically() {
     let sampler = Sampler::new(40).chains(3).warmup(30).thin(2).seed(5);
     let total = 30 + 40 * 2;
     let ks = [1, 13, 30, 31, total - 1];
-    interrupt_and_resume("ula_simd", &ula, &NoAdaptation, &sampler, total, &ks, &[], true);
+    interrupt_and_resume(
+        "ula_simd",
+        &ula,
+        &NoAdaptation,
+        &sampler,
+        total,
+        &ks,
+        &[],
+        true,
+    );
     let mala = Mala::new(target, 0.3).unwrap().with_normals(Normals::Simd);
     let ks = [1, 29, 30, 77];
-    interrupt_and_resume("mala_simd", &mala, &NoAdaptation, &sampler, total, &ks, &[], true);
+    interrupt_and_resume(
+        "mala_simd",
+        &mala,
+        &NoAdaptation,
+        &sampler,
+        total,
+        &ks,
+        &[],
+        true,
+    );
 }
 
 /// Bug it catches: a dual-averaging state (iteration t, h̄, log h̄, …) that is not saved or
