@@ -6,6 +6,7 @@ use crate::diagnostics::health::{HealthReport, HealthThresholds, HealthWarning};
 use crate::real::scalar_traits::*;
 use crate::transform::{Bijection, Constrained};
 use core::time::Duration;
+use rayon::prelude::*;
 
 /// The output of [`crate::run::Sampler::run`]: post-warm-up draws of every chain and the
 /// per-chain acceptance statistics.
@@ -66,6 +67,9 @@ pub struct RunConfig {
     pub first_chain: usize,
     /// Wall-clock time of each chain (warm-up and sampling).
     pub chain_wall_time: Vec<Duration>,
+    /// The kernel's step beside its known stability bound on the target
+    /// ([`crate::Kernel::stability_bound`]), checked by the health report.
+    pub stability: Option<crate::mcmc::StabilityBound>,
 }
 
 impl<T: Real> Trace<T> {
@@ -279,6 +283,12 @@ impl<T: Real> Trace<T> {
     /// With one chain, R-hat is not computed (it needs two); ESS is.
     pub fn check_with(&self, thresholds: &HealthThresholds) -> HealthReport {
         let mut warnings = Vec::new();
+        if let Some(b) = self.config.stability.filter(|b| b.is_unstable()) {
+            warnings.push(HealthWarning::UnstableStep {
+                step_size: b.step_size,
+                max_step_size: b.max_step_size,
+            });
+        }
         let chains = self.n_chains();
         let d = self.dim;
         let mut constant_coord = vec![false; d];
@@ -334,33 +344,50 @@ impl<T: Real> Trace<T> {
         let mut bulk = (0usize, f64::INFINITY, 0usize);
         let mut tail = (0usize, f64::INFINITY, 0usize);
         let mut failure = None;
-        for j in (0..d).filter(|&j| !constant_coord[j]) {
-            let x = self.coordinate_chains(j);
-            let r = (|| -> Result<(), crate::diagnostics::DiagnosticsError> {
-                if chains >= 2 {
-                    let v = crate::diagnostics::rhat_rank(&x)?;
-                    if v > thresholds.max_rhat {
-                        rhat.2 += 1;
-                        if v > rhat.1 {
-                            rhat = (j, v, rhat.2);
-                        }
+        // Per coordinate (in parallel: the diagnostics of one coordinate run on one thread, and
+        // the results are folded in coordinate order, so the report does not depend on the
+        // number of threads): R-hat (two chains or more), bulk and tail ESS.
+        let per_coord: Vec<(usize, CoordinateDiagnostics)> = (0..d)
+            .into_par_iter()
+            .filter(|&j| !constant_coord[j])
+            .map(|j| {
+                let x = self.coordinate_chains(j);
+                let r = (|| -> Result<_, crate::diagnostics::DiagnosticsError> {
+                    let r = if chains >= 2 {
+                        Some(crate::diagnostics::rhat_rank(&x)?)
+                    } else {
+                        None
+                    };
+                    Ok((
+                        r,
+                        crate::diagnostics::ess_bulk(&x)?,
+                        crate::diagnostics::ess_tail(&x)?,
+                    ))
+                })();
+                (j, r.map_err(|e| format!("x[{j}]: {e}")))
+            })
+            .collect();
+        for (j, r) in per_coord {
+            let (r, b, t) = match r {
+                Ok(v) => v,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    continue;
+                }
+            };
+            if let Some(v) = r.filter(|&v| v > thresholds.max_rhat) {
+                rhat.2 += 1;
+                if v > rhat.1 {
+                    rhat = (j, v, rhat.2);
+                }
+            }
+            for (kind, v) in [(&mut bulk, b), (&mut tail, t)] {
+                if v < ess_min {
+                    kind.2 += 1;
+                    if v < kind.1 {
+                        *kind = (j, v, kind.2);
                     }
                 }
-                for (kind, v) in [
-                    (&mut bulk, crate::diagnostics::ess_bulk(&x)?),
-                    (&mut tail, crate::diagnostics::ess_tail(&x)?),
-                ] {
-                    if v < ess_min {
-                        kind.2 += 1;
-                        if v < kind.1 {
-                            *kind = (j, v, kind.2);
-                        }
-                    }
-                }
-                Ok(())
-            })();
-            if let Err(e) = r {
-                failure.get_or_insert(format!("x[{j}]: {e}"));
             }
         }
         if rhat.2 > 0 {
@@ -452,11 +479,11 @@ impl<T: Real> Trace<T> {
         if (0..self.n_chains()).any(|c| !self.constant_coordinates(c).is_empty()) {
             return Ok(f64::NAN);
         }
-        let mut m = f64::INFINITY;
-        for j in 0..self.dim {
-            m = m.min(crate::diagnostics::ess_bulk(&self.coordinate_chains(j))?);
-        }
-        Ok(m)
+        let ess = (0..self.dim)
+            .into_par_iter()
+            .map(|j| crate::diagnostics::ess_bulk(&self.coordinate_chains(j)))
+            .collect::<Result<Vec<f64>, _>>()?;
+        Ok(ess.into_iter().fold(f64::INFINITY, f64::min))
     }
 
     /// Maximum rank-normalised split R-hat over coordinates (values above 1.01 signal
@@ -465,11 +492,11 @@ impl<T: Real> Trace<T> {
     /// # Errors
     /// [`crate::Error::Diagnostics`] when the draws are too few or non-finite.
     pub fn max_rhat(&self) -> crate::Result<f64> {
-        let mut m = f64::NEG_INFINITY;
-        for j in 0..self.dim {
-            m = m.max(crate::diagnostics::rhat_rank(&self.coordinate_chains(j))?);
-        }
-        Ok(m)
+        let r = (0..self.dim)
+            .into_par_iter()
+            .map(|j| crate::diagnostics::rhat_rank(&self.coordinate_chains(j)))
+            .collect::<Result<Vec<f64>, _>>()?;
+        Ok(r.into_iter().fold(f64::NEG_INFINITY, f64::max))
     }
 
     /// Total divergences over chains.
@@ -534,6 +561,10 @@ where
         trace.constrain(self.bijection())
     }
 }
+
+/// R-hat (with two chains or more), bulk ESS and tail ESS of one coordinate, or why they
+/// could not be computed.
+type CoordinateDiagnostics = Result<(Option<f64>, f64, f64), String>;
 
 fn mean_of(v: &[f64]) -> f64 {
     if v.is_empty() {

@@ -76,6 +76,16 @@ pub trait Score: Target {
         let _ = (x, out);
         None
     }
+
+    /// The Lipschitz constant `L` of the score, `‖∇log p(x) − ∇log p(y)‖ ≤ L ‖x − y‖`, when the
+    /// target knows it exactly (for `N(m, Σ)`: `λ_max(Σ⁻¹) = 1/λ_min(Σ)`). Kernels derive
+    /// their stability bounds from it (ULA is unstable on a Gaussian for `h ≥ 2/L`, see
+    /// [`crate::mcmc::StabilityBound`]), and the health report warns about a step beyond.
+    /// Default: `None` (unknown). Return only the exact constant, never a loose upper bound:
+    /// a loose bound would flag stable steps.
+    fn score_lipschitz(&self) -> Option<f64> {
+        None
+    }
 }
 
 macro_rules! forward_target {
@@ -101,6 +111,9 @@ macro_rules! forward_target {
             #[inline]
             fn log_density_and_score(&self, x: &[Self::Scalar], out: &mut [Self::Scalar]) -> Option<Self::Scalar> {
                 (**self).log_density_and_score(x, out)
+            }
+            fn score_lipschitz(&self) -> Option<f64> {
+                (**self).score_lipschitz()
             }
         }
         impl<P: NoiseConditionalScore + ?Sized> NoiseConditionalScore for $ptr {

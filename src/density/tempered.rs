@@ -87,4 +87,8 @@ impl<P: Score> Score for Tempered<P> {
         }
         Some(lp * self.inv_t)
     }
+    /// The inner target's constant divided by the temperature.
+    fn score_lipschitz(&self) -> Option<f64> {
+        Some(self.inner.score_lipschitz()? * self.inv_t.to_f64())
+    }
 }

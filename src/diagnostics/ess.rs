@@ -28,32 +28,38 @@
 //! References: Geyer (1992), *Statistical Science* 7(4); Vehtari, Gelman,
 //! Simpson, Carpenter & Bürkner (2021), *Bayesian Analysis* 16(2), 667–718.
 
-use super::autocorr::autocov_unchecked;
-use super::transform::{check_prob, quantile_sorted_mquantiles, split_matrix, z_scale};
+use super::autocorr::AutocovSum;
+use super::transform::{check_prob, quantile_sorted_mquantiles, split_flat, z_scale_flat};
 use super::{Result, finite, mean, to_matrix, var};
 
 /// ArviZ `_ess` on an already validated matrix (no splitting).
-pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
+pub(crate) fn ess_raw<C: AsRef<[f64]>>(m: &[C]) -> f64 {
     let n_chain = m.len();
-    let n_draw = m[0].len();
+    let n_draw = m[0].as_ref().len();
     let size = (n_chain * n_draw) as f64;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &v in m.iter().flatten() {
-        if v.is_nan() {
-            // `min`/`max` would skip it and a NaN among equal values would
-            // pass as a constant chain.
-            return f64::NAN;
+    for c in m {
+        for &v in c.as_ref() {
+            if v.is_nan() {
+                // `min`/`max` would skip it and a NaN among equal values would
+                // pass as a constant chain.
+                return f64::NAN;
+            }
+            lo = lo.min(v);
+            hi = hi.max(v);
         }
-        lo = lo.min(v);
-        hi = hi.max(v);
     }
     if hi - lo < 1e-15 {
         return size;
     }
-    let acov: Vec<Vec<f64>> = m.iter().map(|c| autocov_unchecked(c)).collect();
+    let mut acov_sum = AutocovSum::new(n_draw);
+    for c in m {
+        acov_sum.add(c.as_ref());
+    }
+    let acov_sum = acov_sum.finish();
     let nd = n_draw as f64;
-    let mean_acov = |t: usize| acov.iter().map(|a| a[t]).sum::<f64>() / n_chain as f64;
-    let chain_mean: Vec<f64> = m.iter().map(|c| mean(c)).collect();
+    let mean_acov = |t: usize| acov_sum[t] / n_chain as f64;
+    let chain_mean: Vec<f64> = m.iter().map(|c| mean(c.as_ref())).collect();
     let mean_var = mean_acov(0) * nd / (nd - 1.0);
     let mut var_plus = mean_var * (nd - 1.0) / nd;
     if n_chain > 1 {
@@ -113,26 +119,51 @@ pub(crate) fn ess_raw(m: &[Vec<f64>]) -> f64 {
     size / tau_hat
 }
 
-/// Bulk ESS on a validated matrix.
-pub(crate) fn ess_bulk_m(m: &[Vec<f64>]) -> f64 {
-    ess_raw(&z_scale(&split_matrix(m)))
+/// [`ess_raw`] of a flat chain-major buffer of chains of `n` draws.
+pub(crate) fn ess_flat(flat: &[f64], n: usize) -> f64 {
+    ess_raw(&flat.chunks_exact(n).collect::<Vec<_>>())
 }
 
-/// ESS of the indicator `x ≤ Q(prob)` on a validated matrix.
-pub(crate) fn ess_quantile_m(m: &[Vec<f64>], prob: f64) -> f64 {
-    let mut flat: Vec<f64> = m.iter().flatten().copied().collect();
-    flat.sort_by(f64::total_cmp);
-    let q = quantile_sorted_mquantiles(&flat, prob);
+/// Bulk ESS on a validated matrix.
+pub(crate) fn ess_bulk_m(m: &[Vec<f64>]) -> f64 {
+    let (split, h) = split_flat(m);
+    ess_flat(&z_scale_flat(&split), h)
+}
+
+/// ESS of the indicator `x ≤ Q(prob)` on a validated matrix, given its pooled draws sorted.
+pub(crate) fn ess_quantile_sorted(m: &[Vec<f64>], sorted: &[f64], prob: f64) -> f64 {
+    let q = quantile_sorted_mquantiles(sorted, prob);
     let ind: Vec<Vec<f64>> = m
         .iter()
         .map(|c| c.iter().map(|&v| if v <= q { 1.0 } else { 0.0 }).collect())
         .collect();
-    ess_raw(&split_matrix(&ind))
+    let (split, h) = split_flat(&ind);
+    ess_flat(&split, h)
+}
+
+/// The pooled draws of a validated matrix, sorted.
+pub(crate) fn sorted_pooled(m: &[Vec<f64>]) -> Vec<f64> {
+    let mut flat: Vec<f64> = m.iter().flatten().copied().collect();
+    flat.sort_unstable_by(f64::total_cmp);
+    flat
+}
+
+/// ESS of the indicator `x ≤ Q(prob)` on a validated matrix.
+pub(crate) fn ess_quantile_m(m: &[Vec<f64>], prob: f64) -> f64 {
+    ess_quantile_sorted(m, &sorted_pooled(m), prob)
+}
+
+/// Tail ESS on a validated matrix, given its pooled draws sorted.
+pub(crate) fn ess_tail_sorted(m: &[Vec<f64>], sorted: &[f64]) -> f64 {
+    super::min_nan(
+        ess_quantile_sorted(m, sorted, 0.05),
+        ess_quantile_sorted(m, sorted, 0.95),
+    )
 }
 
 /// Tail ESS on a validated matrix.
 pub(crate) fn ess_tail_m(m: &[Vec<f64>]) -> f64 {
-    super::min_nan(ess_quantile_m(m, 0.05), ess_quantile_m(m, 0.95))
+    ess_tail_sorted(m, &sorted_pooled(m))
 }
 
 /// Bulk ESS: the ESS of the rank-normalised split chains (Vehtari et al.
@@ -201,7 +232,8 @@ pub fn ess_quantile<C: AsRef<[f64]>>(chains: &[C], prob: f64) -> Result<f64> {
 /// assert!(ess_mean(&[x]).unwrap() < 40.0);
 /// ```
 pub fn ess_mean<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    finite("ESS", ess_raw(&split_matrix(&to_matrix(chains, 1, 4)?)))
+    let (split, h) = split_flat(&to_matrix(chains, 1, 4)?);
+    finite("ESS", ess_flat(&split, h))
 }
 
 /// ESS for the standard deviation (ArviZ `ess(method="sd")`): the ESS of
@@ -220,7 +252,8 @@ pub fn ess_sd<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
         .iter()
         .map(|c| c.iter().map(|v| (v - mu) * (v - mu)).collect())
         .collect();
-    finite("ESS", ess_raw(&split_matrix(&sq)))
+    let (split, h) = split_flat(&sq);
+    finite("ESS", ess_flat(&split, h))
 }
 
 #[cfg(test)]

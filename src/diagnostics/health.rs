@@ -15,6 +15,7 @@
 //! | R-hat | rank-normalised split R-hat `> max_rhat` for a coordinate | 1.01 | Vehtari et al. (2021), §4 |
 //! | bulk / tail ESS | `< min_ess_per_chain × chains` for a coordinate | 100 per chain | Vehtari et al. (2021), §4 ("ESS > 400" for 4 chains) |
 //! | divergences | any divergent transition after warm-up | 0 | Stan's rule: any divergence after warm-up biases the draws |
+//! | unstable step | the kernel's step `h` is at or beyond its known stability bound (ULA on a target with an exact score Lipschitz constant `L`: `h ≥ 2/L`, on `N(m, Σ)` `h ≥ 2 λ_min(Σ)`) | — | the mean recursion `(I − hΣ⁻¹)` of ULA on a Gaussian expands (Roberts & Tweedie 1996, §3) |
 //!
 //! # Constant chains and ESS: where this crate differs from ArviZ
 //!
@@ -30,6 +31,8 @@
 //!   localization: an improved R-hat for assessing convergence of MCMC, *Bayesian Analysis*
 //!   16(2):667–718.
 //! * Stan Development Team, *Stan Reference Manual*, "Divergent transitions".
+//! * G. O. Roberts, R. L. Tweedie (1996), Exponential convergence of Langevin distributions and
+//!   their discrete approximations, *Bernoulli* 2(4):341–363.
 
 use core::fmt;
 
@@ -141,6 +144,15 @@ pub enum HealthWarning {
         /// Post-warm-up transitions, over all chains.
         transitions: usize,
     },
+    /// The kernel's step is at or beyond the largest step for which it is stable on its target
+    /// (`Kernel::stability_bound`; for ULA `h ≥ 2/L`, with `L` the exact Lipschitz constant
+    /// of the score — on `N(m, Σ)`, `h ≥ 2 λ_min(Σ)`, where the chain diverges geometrically).
+    UnstableStep {
+        /// The kernel's step size `h`.
+        step_size: f64,
+        /// The stability bound: stable only for `h` below it.
+        max_step_size: f64,
+    },
     /// R-hat or ESS could not be computed (e.g. fewer than 4 draws per chain, one chain for
     /// R-hat, non-finite draws): the run cannot be judged.
     Undiagnosable {
@@ -203,6 +215,13 @@ impl fmt::Display for HealthWarning {
                 f,
                 "{count} divergent transition(s) after warm-up (of {transitions}): the draws may be biased"
             ),
+            Self::UnstableStep {
+                step_size,
+                max_step_size,
+            } => write!(
+                f,
+                "step size {step_size} is at or beyond the kernel's stability bound {max_step_size} on this target (2/L, L the score's Lipschitz constant): the draws diverge or are meaningless; use a step below the bound"
+            ),
             Self::Undiagnosable { reason } => write!(f, "cannot judge the run: {reason}"),
         }
     }
@@ -211,8 +230,8 @@ impl fmt::Display for HealthWarning {
 /// The warnings of a run (empty: nothing found).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthReport {
-    /// The warnings, in a fixed order: per-chain acceptance and constancy, divergences, then
-    /// R-hat and ESS.
+    /// The warnings, in a fixed order: an unstable step, per-chain acceptance and constancy,
+    /// divergences, then R-hat and ESS.
     pub warnings: Vec<HealthWarning>,
 }
 

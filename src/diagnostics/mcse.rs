@@ -5,8 +5,8 @@
 
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use super::ess::{ess_quantile_m, ess_raw};
-use super::transform::{check_prob, split_matrix};
+use super::ess::{ess_flat, ess_quantile_sorted, sorted_pooled};
+use super::transform::{check_prob, split_flat};
 use super::{DiagnosticsError, Result, finite, invalid, mean, to_matrix, var};
 
 /// MCSE of the posterior mean (ArviZ `mcse(method="mean")`):
@@ -31,7 +31,8 @@ pub fn mcse_mean<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
 }
 
 pub(crate) fn mcse_mean_m(m: &[Vec<f64>]) -> f64 {
-    let ess = ess_raw(&split_matrix(m));
+    let (split, h) = split_flat(m);
+    let ess = ess_flat(&split, h);
     let flat: Vec<f64> = m.iter().flatten().copied().collect();
     var(&flat, 1).sqrt() / ess.sqrt()
 }
@@ -87,7 +88,8 @@ pub(crate) fn mcse_sd_m(m: &[Vec<f64>]) -> Result<f64> {
         .iter()
         .map(|c| c.iter().map(|y| y / evar).collect())
         .collect();
-    let ess = ess_raw(&split_matrix(&u));
+    let (split, h) = split_flat(&u);
+    let ess = ess_flat(&split, h);
     let eu2 = u.iter().flatten().map(|v| v * v).sum::<f64>() / n2;
     let varsd = evar * (eu2 - 1.0) / ess / 4.0;
     if varsd.is_nan() {
@@ -125,7 +127,8 @@ pub fn mcse_quantile<C: AsRef<[f64]>>(chains: &[C], prob: f64) -> Result<f64> {
 }
 
 pub(crate) fn mcse_quantile_m(m: &[Vec<f64>], prob: f64) -> Result<f64> {
-    let ess = ess_quantile_m(m, prob);
+    let sorted = sorted_pooled(m);
+    let ess = ess_quantile_sorted(m, &sorted, prob);
     if !(ess.is_finite() && ess > 0.0) {
         return Err(DiagnosticsError::Overflow {
             what: "ESS of the quantile",
@@ -135,8 +138,6 @@ pub(crate) fn mcse_quantile_m(m: &[Vec<f64>], prob: f64) -> Result<f64> {
         .map_err(|e| invalid("prob", format!("beta interval undefined: {e}")))?;
     let p1 = beta.inverse_cdf(0.1586553);
     let p2 = beta.inverse_cdf(0.8413447);
-    let mut sorted: Vec<f64> = m.iter().flatten().copied().collect();
-    sorted.sort_by(f64::total_cmp);
     let (i1, i2) = beta_interval_indices(p1, p2, sorted.len())?;
     Ok((sorted[i2] - sorted[i1]) / 2.0)
 }

@@ -13,16 +13,16 @@
 //! Reference: Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021),
 //! *Bayesian Analysis* 16(2), 667–718, eqs. 3–4 and §4.2.
 
-use super::transform::{median, split_matrix, z_scale};
+use super::transform::{split_flat, z_bulk_and_folded};
 use super::{DiagnosticsError, Result, finite, max_nan, mean, to_matrix, var};
 
 /// ArviZ `_rhat` (no splitting) on a validated matrix: `ZeroVariance` if
 /// `W = 0`, `Overflow` if `B` or `W` is not finite (an infinite `W` would
 /// otherwise give `B/W = 0` and the plausible `R̂ = sqrt((N−1)/N)`).
-pub(crate) fn rhat_raw(m: &[Vec<f64>]) -> Result<f64> {
-    let n = m[0].len() as f64;
-    let chain_mean: Vec<f64> = m.iter().map(|c| mean(c)).collect();
-    let chain_var: Vec<f64> = m.iter().map(|c| var(c, 1)).collect();
+pub(crate) fn rhat_raw<C: AsRef<[f64]>>(m: &[C]) -> Result<f64> {
+    let n = m[0].as_ref().len() as f64;
+    let chain_mean: Vec<f64> = m.iter().map(|c| mean(c.as_ref())).collect();
+    let chain_var: Vec<f64> = m.iter().map(|c| var(c.as_ref(), 1)).collect();
     let b = n * var(&chain_mean, 1);
     let w = mean(&chain_var);
     if !(b.is_finite() && w.is_finite()) {
@@ -35,18 +35,24 @@ pub(crate) fn rhat_raw(m: &[Vec<f64>]) -> Result<f64> {
     }
 }
 
+/// R-hat of a flat chain-major buffer of chains of `n` draws.
+fn rhat_flat(flat: &[f64], n: usize) -> Result<f64> {
+    rhat_raw(&flat.chunks_exact(n).collect::<Vec<_>>())
+}
+
+/// Rank R-hat on a validated matrix with at least 2 chains of 4 draws, from the bulk and
+/// folded rank scores of its split chains (one sort, see `z_bulk_and_folded`).
+pub(crate) fn rhat_rank_scores(bulk_z: &[f64], folded_z: &[f64], h: usize) -> Result<f64> {
+    let bulk = rhat_flat(bulk_z, h)?;
+    let tail = rhat_flat(folded_z, h)?;
+    finite("R-hat", max_nan(bulk, tail))
+}
+
 /// Rank R-hat on a validated matrix with at least 2 chains of 4 draws.
 pub(crate) fn rhat_rank_m(m: &[Vec<f64>]) -> Result<f64> {
-    let split = split_matrix(m);
-    let bulk = rhat_raw(&z_scale(&split))?;
-    let flat: Vec<f64> = split.iter().flatten().copied().collect();
-    let med = median(&flat);
-    let folded: Vec<Vec<f64>> = split
-        .iter()
-        .map(|c| c.iter().map(|v| (v - med).abs()).collect())
-        .collect();
-    let tail = rhat_raw(&z_scale(&folded))?;
-    finite("R-hat", max_nan(bulk, tail))
+    let (split, h) = split_flat(m);
+    let (bulk, folded, _) = z_bulk_and_folded(&split);
+    rhat_rank_scores(&bulk, &folded, h)
 }
 
 /// Rank-normalised split R-hat (Vehtari et al. 2021, §4.2; ArviZ
@@ -87,8 +93,8 @@ pub fn rhat_rank<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
 /// Fewer than 2 chains of 4 draws, unequal lengths, non-finite draws, or
 /// constant chains.
 pub fn rhat_split<C: AsRef<[f64]>>(chains: &[C]) -> Result<f64> {
-    let m = to_matrix(chains, 2, 4)?;
-    rhat_raw(&split_matrix(&m))
+    let (split, h) = split_flat(&to_matrix(chains, 2, 4)?);
+    rhat_flat(&split, h)
 }
 
 #[cfg(test)]

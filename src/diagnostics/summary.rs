@@ -2,11 +2,12 @@
 
 use std::fmt;
 
-use super::ess::{ess_bulk_m, ess_tail_m};
+use super::ess::{ess_flat, ess_tail_sorted, sorted_pooled};
 use super::mcse::{mcse_mean_m, mcse_sd_m};
-use super::rhat::rhat_rank_m;
-use super::transform::quantile_sorted_numpy;
+use super::rhat::rhat_rank_scores;
+use super::transform::{quantile_sorted_numpy, split_flat, z_bulk_and_folded};
 use super::{DiagnosticsError, Result, finite, invalid, mean, to_matrix, var};
+use rayon::prelude::*;
 
 /// Summary statistics of one scalar parameter over all chains.
 ///
@@ -59,14 +60,17 @@ impl Summary {
     /// ```
     pub fn new<C: AsRef<[f64]>>(name: &str, chains: &[C]) -> Result<Self> {
         let m = to_matrix(chains, 1, 4)?;
-        let mut flat: Vec<f64> = m.iter().flatten().copied().collect();
+        let flat: Vec<f64> = m.iter().flatten().copied().collect();
         let mu = finite("mean", mean(&flat))?;
         let sd = finite("sd", var(&flat, 1).sqrt())?;
-        flat.sort_by(f64::total_cmp);
+        let sorted = sorted_pooled(&m);
+        // The bulk ESS and the rank R-hat share the rank scores of the split chains.
+        let (split, h) = split_flat(&m);
+        let (bulk_z, folded_z, _) = z_bulk_and_folded(&split);
         // Constant draws have no R-hat / MCSE of the sd (None / 0); any other
         // failure (overflow) is an error, never a silent None or 0.
         let r_hat = if m.len() >= 2 {
-            match rhat_rank_m(&m) {
+            match rhat_rank_scores(&bulk_z, &folded_z, h) {
                 Ok(r) => Some(r),
                 Err(DiagnosticsError::ZeroVariance { .. }) => None,
                 Err(e) => return Err(e),
@@ -83,13 +87,13 @@ impl Summary {
             name: name.to_owned(),
             mean: mu,
             sd,
-            q5: finite("quantile", quantile_sorted_numpy(&flat, 0.05))?,
-            q50: finite("quantile", quantile_sorted_numpy(&flat, 0.5))?,
-            q95: finite("quantile", quantile_sorted_numpy(&flat, 0.95))?,
+            q5: finite("quantile", quantile_sorted_numpy(&sorted, 0.05))?,
+            q50: finite("quantile", quantile_sorted_numpy(&sorted, 0.5))?,
+            q95: finite("quantile", quantile_sorted_numpy(&sorted, 0.95))?,
             mcse_mean: finite("MCSE of the mean", mcse_mean_m(&m))?,
             mcse_sd,
-            ess_bulk: ess_bulk_m(&m),
-            ess_tail: ess_tail_m(&m),
+            ess_bulk: ess_flat(&bulk_z, h),
+            ess_tail: ess_tail_sorted(&m, &sorted),
             r_hat,
         })
     }
@@ -110,7 +114,8 @@ impl SummaryTable {
 }
 
 /// Summarises several parameters: `params[k]` holds the chains of parameter
-/// `k` and `names[k]` its name.
+/// `k` and `names[k]` its name. The parameters are summarised in parallel (rayon); each row is
+/// computed on one thread, so the table does not depend on the number of threads.
 ///
 /// # Errors
 /// `params` and `names` of different lengths, or any error of
@@ -126,7 +131,7 @@ impl SummaryTable {
 /// assert_eq!(table.rows.len(), 2);
 /// println!("{table}");
 /// ```
-pub fn summarize<C: AsRef<[f64]>>(params: &[&[C]], names: &[&str]) -> Result<SummaryTable> {
+pub fn summarize<C: AsRef<[f64]> + Sync>(params: &[&[C]], names: &[&str]) -> Result<SummaryTable> {
     if params.len() != names.len() {
         return Err(invalid(
             "names",
@@ -138,7 +143,7 @@ pub fn summarize<C: AsRef<[f64]>>(params: &[&[C]], names: &[&str]) -> Result<Sum
         ));
     }
     let rows = params
-        .iter()
+        .par_iter()
         .zip(names)
         .map(|(p, n)| Summary::new(n, p))
         .collect::<Result<Vec<_>>>()?;

@@ -26,6 +26,21 @@ pub fn split_chains<C: AsRef<[f64]>>(chains: &[C]) -> Result<Vec<Vec<f64>>> {
     Ok(split_matrix(&m))
 }
 
+/// The split chains of a validated matrix, flat and chain-major (first halves, then second
+/// halves), with their common length `⌊n/2⌋`.
+pub(crate) fn split_flat<C: AsRef<[f64]>>(m: &[C]) -> (Vec<f64>, usize) {
+    let n = m[0].as_ref().len();
+    let h = n / 2;
+    let mut out = Vec::with_capacity(2 * h * m.len());
+    for c in m {
+        out.extend_from_slice(&c.as_ref()[..h]);
+    }
+    for c in m {
+        out.extend_from_slice(&c.as_ref()[n - h..]);
+    }
+    (out, h)
+}
+
 pub(crate) fn split_matrix(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let n = m[0].len();
     let h = n / 2;
@@ -58,54 +73,131 @@ pub fn rank_normalize<C: AsRef<[f64]>>(chains: &[C]) -> Result<Vec<Vec<f64>>> {
     Ok(z_scale(&m))
 }
 
-/// Average ranks (1-based) of a flat slice, as `scipy.stats.rankdata(method="average")`.
-pub(crate) fn average_ranks(xs: &[f64]) -> Vec<f64> {
-    let n = xs.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
-    let mut ranks = vec![0.0; n];
+/// The pooled draws sorted by value (`total_cmp`), each with its flat index: the one sort
+/// that every rank-based diagnostic of a parameter starts from.
+pub(crate) fn sorted_with_index(xs: &[f64]) -> Vec<(f64, usize)> {
+    let mut v: Vec<(f64, usize)> = xs.iter().copied().zip(0..).collect();
+    v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    v
+}
+
+/// Calls `f(start, end, rank)` for every run of tied values (`==`, so that -0.0 and 0.0 tie
+/// like in NumPy) in the sorted sequence `key(0), key(1), …`, with the run's average 1-based
+/// rank `(start + 1 + end) / 2`.
+fn for_tie_groups(len: usize, key: impl Fn(usize) -> f64, mut f: impl FnMut(usize, usize, f64)) {
     let mut i = 0;
-    while i < n {
+    while i < len {
+        let v = key(i);
         let mut j = i + 1;
-        // `total_cmp` equality, so that -0.0 and 0.0 tie like in numpy.
-        while j < n && xs[idx[j]] <= xs[idx[i]] {
+        while j < len && key(j) <= v {
             j += 1;
         }
-        // ranks i+1 ..= j, average (i + 1 + j) / 2
-        let r = (i + 1 + j) as f64 / 2.0;
-        for &k in &idx[i..j] {
-            ranks[k] = r;
-        }
+        f(i, j, (i + 1 + j) as f64 / 2.0);
         i = j;
     }
+}
+
+/// Average ranks (1-based) of a flat slice, as `scipy.stats.rankdata(method="average")`.
+#[cfg(test)]
+pub(crate) fn average_ranks(xs: &[f64]) -> Vec<f64> {
+    let sorted = sorted_with_index(xs);
+    let mut ranks = vec![0.0; xs.len()];
+    for_tie_groups(
+        sorted.len(),
+        |i| sorted[i].0,
+        |a, b, r| sorted[a..b].iter().for_each(|&(_, k)| ranks[k] = r),
+    );
     ranks
 }
 
-/// Rank-normalises an already validated matrix (ArviZ `_z_scale`).
-pub(crate) fn z_scale(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let flat: Vec<f64> = m.iter().flatten().copied().collect();
-    let s = flat.len() as f64;
-    let ranks = average_ranks(&flat);
+/// Blom's normal score of the average rank `r` among `s` draws (ArviZ `_z_scale`).
+fn blom(r: f64, s: f64) -> f64 {
     let c = 3.0 / 8.0;
-    let mut it = ranks
-        .into_iter()
-        .map(|r| inv_norm_unchecked((r - c) / (s - 2.0 * c + 1.0)));
-    m.iter()
-        .map(|row| row.iter().map(|_| it.next().unwrap_or(0.0)).collect())
-        .collect()
+    inv_norm_unchecked((r - c) / (s - 2.0 * c + 1.0))
+}
+
+/// Rank normal scores from a sorted order: `order(i)` is the flat index of the `i`-th
+/// smallest value and `key(i)` that value; one Φ⁻¹ per tie group.
+fn z_from_order(
+    len: usize,
+    key: impl Fn(usize) -> f64,
+    order: impl Fn(usize) -> usize,
+) -> Vec<f64> {
+    let s = len as f64;
+    let mut out = vec![0.0; len];
+    for_tie_groups(len, key, |a, b, r| {
+        let z = blom(r, s);
+        for i in a..b {
+            out[order(i)] = z;
+        }
+    });
+    out
+}
+
+/// Rank normal scores of a flat slice (ArviZ `_z_scale` on the pooled draws).
+pub(crate) fn z_scale_flat(flat: &[f64]) -> Vec<f64> {
+    let sorted = sorted_with_index(flat);
+    z_from_order(sorted.len(), |i| sorted[i].0, |i| sorted[i].1)
+}
+
+/// Rank-normalises an already validated matrix (ArviZ `_z_scale`).
+pub(crate) fn z_scale<C: AsRef<[f64]>>(m: &[C]) -> Vec<Vec<f64>> {
+    let flat: Vec<f64> = m.iter().flat_map(|c| c.as_ref().iter().copied()).collect();
+    let z = z_scale_flat(&flat);
+    let n = m.first().map_or(0, |c| c.as_ref().len());
+    z.chunks(n.max(1)).map(<[f64]>::to_vec).collect()
+}
+
+/// Both rank normalisations of the rank-normalised split R-hat, from **one** sort of the
+/// pooled draws `flat`: the bulk scores `z(x)` and the folded scores `z(|x − median(x)|)`.
+///
+/// The folded values are sorted without a second sort: below the median they are the sorted
+/// draws read backwards, from the median up they are read forwards, and `v ↦ |v − m|` is
+/// monotone on each side (rounding is monotone), so merging the two runs sorts them.
+/// Returns `(bulk, folded, median)`.
+pub(crate) fn z_bulk_and_folded(flat: &[f64]) -> (Vec<f64>, Vec<f64>, f64) {
+    let sorted = sorted_with_index(flat);
+    let n = sorted.len();
+    let bulk = z_from_order(n, |i| sorted[i].0, |i| sorted[i].1);
+    let med = if n % 2 == 1 {
+        sorted[n / 2].0
+    } else {
+        (sorted[n / 2 - 1].0 + sorted[n / 2].0) / 2.0
+    };
+    // First position whose value is ≥ the median: [0, p) lies below it, [p, n) above.
+    let p = sorted.partition_point(|&(v, _)| v < med);
+    let fold = |k: usize| (sorted[k].0 - med).abs();
+    let mut merged: Vec<(f64, usize)> = Vec::with_capacity(n);
+    let (mut lo, mut hi) = (p, p); // lo: next below-median index + 1; hi: next above
+    while lo > 0 || hi < n {
+        let take_lo = hi >= n || (lo > 0 && fold(lo - 1) <= fold(hi));
+        let k = if take_lo {
+            lo -= 1;
+            lo
+        } else {
+            hi += 1;
+            hi - 1
+        };
+        merged.push((fold(k), sorted[k].1));
+    }
+    let folded = z_from_order(n, |i| merged[i].0, |i| merged[i].1);
+    (bulk, folded, med)
 }
 
 /// Inverse of the standard normal CDF, `Φ⁻¹(p)` for `0 < p < 1`.
 ///
-/// Acklam's rational approximation (relative error < 1.2e-9) followed by one
-/// Halley step on `Φ(x) − p`, with `Φ` evaluated through `erfc` in the lower
-/// tail (and by the exact reflection `Φ⁻¹(p) = −Φ⁻¹(1 − p)` for `p > 1/2`),
-/// which gives close to full double precision (tested against SciPy's
-/// `ndtri` to 1e-15 relative).
+/// Wichura's algorithm AS 241 (`PPND16`): three minimax rational functions of degree 7/7 —
+/// in `q = p − 1/2` for `|q| ≤ 0.425`, and in `r = sqrt(−ln min(p, 1 − p))` for
+/// `r ≤ 5` and `r > 5` (down to `p ≈ 1e-300`) — with relative error about `1e-16`
+/// (tested against SciPy's `ndtri` to 1e-15 relative). No iteration, no `erfc`.
 ///
 /// ```text
-/// e = Φ(x₀) − p,   u = e·√(2π)·exp(x₀²/2),   x₁ = x₀ − u / (1 + x₀u/2)
+/// |q| ≤ 0.425:  Φ⁻¹(p) = q · A(0.180625 − q²) / B(0.180625 − q²)
+/// otherwise:    Φ⁻¹(p) = ± C(r − 1.6) / D(r − 1.6)   (r ≤ 5),   ± E(r − 5) / F(r − 5)   (r > 5)
 /// ```
+///
+/// Reference: M. J. Wichura (1988), Algorithm AS 241: The percentage points of the normal
+/// distribution, *Applied Statistics* 37(3), 477–484.
 ///
 /// # Errors
 /// `p` not in the open interval `(0, 1)` (including NaN).
@@ -123,119 +215,94 @@ pub fn inverse_normal_cdf(p: f64) -> Result<f64> {
     }
 }
 
+/// `c[0] + c[1] x + … + c[7] x⁷` by Horner's rule.
+#[inline(always)]
+fn poly7(c: &[f64; 8], x: f64) -> f64 {
+    let mut v = c[7];
+    for k in (0..7).rev() {
+        v = v * x + c[k];
+    }
+    v
+}
+
+/// AS 241 (`PPND16`) for `0 < p < 1` (Wichura 1988; coefficients from the paper).
 pub(crate) fn inv_norm_unchecked(p: f64) -> f64 {
-    if p > 0.5 {
-        // 1 − p is exact for p in [0.5, 1].
-        -inv_norm_lower(1.0 - p)
-    } else {
-        inv_norm_lower(p)
+    const A: [f64; 8] = [
+        3.3871328727963666080e0,
+        1.3314166789178437745e+2,
+        1.9715909503065514427e+3,
+        1.3731693765509461125e+4,
+        4.5921953931549871457e+4,
+        6.7265770927008700853e+4,
+        3.3430575583588128105e+4,
+        2.5090809287301226727e+3,
+    ];
+    const B: [f64; 8] = [
+        1.0,
+        4.2313330701600911252e+1,
+        6.8718700749205790830e+2,
+        5.3941960214247511077e+3,
+        2.1213794301586595867e+4,
+        3.9307895800092710610e+4,
+        2.8729085735721942674e+4,
+        5.2264952788528545610e+3,
+    ];
+    const C: [f64; 8] = [
+        1.42343711074968357734e0,
+        4.63033784615654529590e0,
+        5.76949722146069140550e0,
+        3.64784832476320460504e0,
+        1.27045825245236838258e0,
+        2.41780725177450611770e-1,
+        2.27238449892691845833e-2,
+        7.74545014278341407640e-4,
+    ];
+    const D: [f64; 8] = [
+        1.0,
+        2.05319162663775882187e0,
+        1.67638483018380384940e0,
+        6.89767334985100004550e-1,
+        1.48103976427480074590e-1,
+        1.51986665636164571966e-2,
+        5.47593808499534494600e-4,
+        1.05075007164441684324e-9,
+    ];
+    const E: [f64; 8] = [
+        6.65790464350110377720e0,
+        5.46378491116411436990e0,
+        1.78482653991729133580e0,
+        2.96560571828504891230e-1,
+        2.65321895265761230930e-2,
+        1.24266094738807843860e-3,
+        2.71155556874348757815e-5,
+        2.01033439929228813265e-7,
+    ];
+    const F: [f64; 8] = [
+        1.0,
+        5.99832206555887937690e-1,
+        1.36929880922735805310e-1,
+        1.48753612908506148525e-2,
+        7.86869131145613259100e-4,
+        1.84631831751005468180e-5,
+        1.42151175831644588870e-7,
+        2.04426310338993978564e-15,
+    ];
+    let q = p - 0.5;
+    if q.abs() <= 0.425 {
+        let r = 0.180625 - q * q;
+        return q * poly7(&A, r) / poly7(&B, r);
     }
-}
-
-/// Φ⁻¹(p) for 0 < p ≤ 1/2.
-fn inv_norm_lower(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969683028665376e+01,
-        2.209460984245205e+02,
-        -2.759285104469687e+02,
-        1.383577518672690e+02,
-        -3.066479806614716e+01,
-        2.506628277459239e+00,
-    ];
-    const B: [f64; 5] = [
-        -5.447609879822406e+01,
-        1.615858368580409e+02,
-        -1.556989798598866e+02,
-        6.680131188771972e+01,
-        -1.328068155288572e+01,
-    ];
-    const C: [f64; 6] = [
-        -7.784894002430293e-03,
-        -3.223964580411365e-01,
-        -2.400758277161838e+00,
-        -2.549732539343734e+00,
-        4.374664141464968e+00,
-        2.938163982698783e+00,
-    ];
-    const D: [f64; 4] = [
-        7.784695709041462e-03,
-        3.224671290700398e-01,
-        2.445134137142996e+00,
-        3.754408661907416e+00,
-    ];
-    const P_LOW: f64 = 0.02425;
-    let x0 = if p < P_LOW {
-        let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    // 1 − p is exact for p in [0.5, 1].
+    let tail = if q < 0.0 { p } else { 1.0 - p };
+    let r = (-tail.ln()).sqrt();
+    let v = if r <= 5.0 {
+        let r = r - 1.6;
+        poly7(&C, r) / poly7(&D, r)
     } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+        let r = r - 5.0;
+        poly7(&E, r) / poly7(&F, r)
     };
-    // One Halley step on Φ(x) − p, with the residual computed relative to p
-    // (in log space in the tail) so that tiny p loses no precision.
-    let half_x2 = 0.5 * x0 * x0;
-    let rel = phi_lower_rel_residual(x0, half_x2, p);
-    let u = rel * (p.ln() + half_x2 + 0.5 * (2.0 * std::f64::consts::PI).ln()).exp();
-    let x1 = x0 - u / (1.0 + 0.5 * x0 * u);
-    if x1.is_finite() { x1 } else { x0 }
-}
-
-/// `Φ(x)/p − 1` for `x ≲ 0`, where `half_x2 = x²/2`.
-///
-/// For `t = −x/√2 < 0.8`: `erfc(t) = 1 − erf(t)` with the positive-term series
-/// `erf(t) = (2/√π)·e^{−t²}·Σ_{n≥0} 2ⁿ t^{2n+1} / (2n+1)!!`;
-/// otherwise Laplace's continued fraction
-/// `erfc(t) = e^{−t²}/√π · 1/(t + (1/2)/(t + 1/(t + (3/2)/(t + …))))`
-/// evaluated by the modified Lentz method, and the ratio taken in log space.
-fn phi_lower_rel_residual(x: f64, half_x2: f64, p: f64) -> f64 {
-    let t = -x / std::f64::consts::SQRT_2;
-    if t < 0.8 {
-        let t2 = t * t;
-        let mut term = t;
-        let mut sum = t;
-        let mut n = 0.0;
-        loop {
-            n += 1.0;
-            term *= 2.0 * t2 / (2.0 * n + 1.0);
-            sum += term;
-            if term.abs() <= 1e-17 * sum.abs() || n > 500.0 {
-                break;
-            }
-        }
-        let erf = std::f64::consts::FRAC_2_SQRT_PI * (-half_x2).exp() * sum;
-        0.5 * (1.0 - erf) / p - 1.0
-    } else {
-        // Lentz for f = t + a1/(t + a2/(t + …)), a_n = n/2.
-        let tiny = 1e-300;
-        let mut f = t;
-        let mut c = f;
-        let mut d = 0.0;
-        let mut n = 0.0;
-        loop {
-            n += 1.0;
-            let a = 0.5 * n;
-            d = t + a * d;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            d = 1.0 / d;
-            c = t + a / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            let delta = c * d;
-            f *= delta;
-            if (delta - 1.0).abs() <= 1e-16 || n > 5000.0 {
-                break;
-            }
-        }
-        // ln Φ(x) = −t² − ln f − ln(2√π)
-        let ln_phi = -half_x2 - f.ln() - (2.0 * std::f64::consts::PI.sqrt()).ln();
-        (ln_phi - p.ln()).exp_m1()
-    }
+    if q < 0.0 { -v } else { v }
 }
 
 /// Sample quantile with linear interpolation between order statistics
@@ -296,18 +363,6 @@ pub(crate) fn quantile_sorted_mquantiles(sorted: &[f64], p: f64) -> f64 {
     (1.0 - gamma) * sorted[k - 1] + gamma * sorted[k]
 }
 
-/// NumPy `median` of a flat slice (mean of the two middle values for even length).
-pub(crate) fn median(xs: &[f64]) -> f64 {
-    let mut s = xs.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if !n.is_multiple_of(2) {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
 /// Validates a probability argument in the open interval (0, 1).
 pub(crate) fn check_prob(name: &'static str, p: f64) -> Result<()> {
     check_finite(name, &[p])?;
@@ -322,7 +377,7 @@ pub(crate) fn check_prob(name: &'static str, p: f64) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// Catches: wrong Acklam coefficients or a missing/incorrect Halley step.
+    /// Catches: a wrong AS 241 coefficient or region boundary.
     /// Reference values from `scipy.special.ndtri` (SciPy 1.17.1).
     #[test]
     fn inverse_normal_matches_scipy() {

@@ -114,6 +114,16 @@ pub trait Kernel: Sync {
         Vec::new()
     }
 
+    /// The kernel's step against a known stability bound of the kernel on its target, when one
+    /// is known (read by the driver into [`crate::trace::RunConfig::stability`] and checked
+    /// by the health report). Default: none known.
+    ///
+    /// [`Ula`] knows one when its target reports [`crate::Score::score_lipschitz`]: see
+    /// [`StabilityBound`].
+    fn stability_bound(&self) -> Option<StabilityBound> {
+        None
+    }
+
     /// Warm-up hook, called by the driver once per chain before warm-up with the number of
     /// warm-up iterations. A kernel that tunes itself during warm-up (the adaptive kernels of
     /// [`crate::adapt::Adaptive`], e.g. `Mala::auto`) starts its adaptation here; the default
@@ -133,6 +143,43 @@ pub trait Kernel: Sync {
     fn warmup_finish(&self, state: &mut Self::State) -> Tuned {
         let _ = state;
         Tuned::default()
+    }
+}
+
+/// A kernel's step beside the largest step for which it is stable on its target
+/// ([`Kernel::stability_bound`]).
+///
+/// For ULA, `x' = x + h ∇log p(x) + sqrt(2h) ξ`, on `N(m, Σ)` the mean recursion is
+/// `E x' − m = (I − h Σ⁻¹)(E x − m)`, a contraction iff every eigenvalue `1 − h/λ` of
+/// `I − hΣ⁻¹` (λ an eigenvalue of Σ) lies in (−1, 1), i.e. iff `h < 2 λ_min(Σ)`; the
+/// covariance recursion `V' = (I − hP)V(I − hP) + 2h I` has the same condition. At
+/// `h ≥ 2 λ_min(Σ)` the chain diverges geometrically, by the factor `|1 − h/λ_min|` per step.
+/// For a target whose score is `L`-Lipschitz (a Gaussian: `L = λ_max(Σ⁻¹) = 1/λ_min(Σ)`) the
+/// bound is `2/L`; on a non-Gaussian target it is the condition under which the drift step
+/// `x + h∇log p(x)` cannot expand distances, and the health report words its warning so.
+///
+/// Reference: G. O. Roberts, R. L. Tweedie (1996), Exponential convergence of Langevin
+/// distributions and their discrete approximations, *Bernoulli* 2(4):341–363, §3.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct StabilityBound {
+    /// The kernel's step size `h`.
+    pub step_size: f64,
+    /// The largest stable step: the kernel is unstable for `h ≥ max_step_size`.
+    pub max_step_size: f64,
+}
+
+impl StabilityBound {
+    /// A step size and its stability bound.
+    pub fn new(step_size: f64, max_step_size: f64) -> Self {
+        Self {
+            step_size,
+            max_step_size,
+        }
+    }
+    /// Whether the step lies beyond the bound (`h ≥ max_step_size`).
+    pub fn is_unstable(&self) -> bool {
+        self.step_size >= self.max_step_size
     }
 }
 
@@ -173,6 +220,9 @@ impl<K: Kernel + ?Sized> Kernel for &K {
     }
     fn parameters(&self) -> Vec<(String, f64)> {
         (**self).parameters()
+    }
+    fn stability_bound(&self) -> Option<StabilityBound> {
+        (**self).stability_bound()
     }
     fn warmup_start(&self, state: &mut Self::State, warmup: usize) {
         (**self).warmup_start(state, warmup)

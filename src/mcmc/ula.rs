@@ -230,6 +230,14 @@ where
     fn position<'a>(&self, state: &'a Self::State) -> &'a [P::Scalar] {
         &state.x
     }
+
+    /// `h < 2/L` with `L` the target's [`Score::score_lipschitz`] (on `N(m, Σ)`:
+    /// `h < 2 λ_min(Σ)`, see [`crate::mcmc::StabilityBound`]).
+    fn stability_bound(&self) -> Option<crate::mcmc::StabilityBound> {
+        let l = self.sde.target().score_lipschitz()?;
+        (l > 0.0 && l.is_finite())
+            .then(|| crate::mcmc::StabilityBound::new(self.h.to_f64(), 2.0 / l))
+    }
 }
 
 impl<P: Score + Sync> TunableStepSize for Ula<P> {

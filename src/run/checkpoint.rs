@@ -898,6 +898,7 @@ impl Checkpointed {
                 chains: s.chains,
                 first_chain: 0,
                 chain_wall_time: Vec::with_capacity(s.chains),
+                stability: kernel.stability_bound(),
             },
         };
         let mut adapted = Vec::new();

@@ -349,6 +349,7 @@ impl Sampler {
             chains: self.chains,
             first_chain: self.chain_range.as_ref().map_or(0, |r| r.start),
             chain_wall_time: Vec::new(),
+            stability: kernel.stability_bound(),
         }
     }
 

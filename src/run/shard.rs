@@ -437,6 +437,8 @@ impl<T: Real> Trace<T> {
                 chains,
                 first_chain,
                 chain_wall_time: Vec::new(),
+                // Not carried by a shard file (e.g. the kernel's stability bound).
+                ..Default::default()
             },
         };
         for _ in 0..n {

@@ -377,6 +377,8 @@ impl Summary {
             // The stream files record no shard position: a streamed run reads back whole.
             first_chain: 0,
             chain_wall_time: Vec::new(),
+            // Not written to the file (e.g. the kernel's stability bound).
+            ..Default::default()
         })
     }
 }

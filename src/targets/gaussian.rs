@@ -307,6 +307,24 @@ impl<T: Real> LogDensity for Gaussian<T> {
 }
 
 impl<T: Real> Score for Gaussian<T> {
+    /// `λ_max(Σ⁻¹)`: the precision for an isotropic covariance, the largest precision for a
+    /// diagonal one, and for a full covariance the largest eigenvalue of the precision matrix
+    /// (a symmetric eigendecomposition, O(d³), computed on each call — the driver calls it once
+    /// per run — and only for `d ≤ 512`; `None` above, as an O(d³) cost per run would be
+    /// out of proportion).
+    fn score_lipschitz(&self) -> Option<f64> {
+        let d = self.mean.len();
+        match &self.cov {
+            Cov::Iso { prec, .. } => Some(prec.to_f64()),
+            Cov::Diag { prec, .. } => prec.iter().map(|p| p.to_f64()).reduce(f64::max),
+            Cov::Full { prec, .. } if d <= 512 => {
+                let m = DMatrix::from_iterator(d, d, prec.iter().map(|p| p.to_f64()));
+                m.symmetric_eigenvalues().iter().copied().reduce(f64::max)
+            }
+            Cov::Full { .. } => None,
+        }
+    }
+
     #[inline]
     fn score_into(&self, x: &[T], out: &mut [T]) {
         let m = &self.mean;
