@@ -40,6 +40,7 @@
 //!            warmup_divergences u64, wall time u64 ns
 //! wall_time u64 ns | adapted step: u8 flag (+ n_chains f64)
 //! adapted metric: u8 flag (+ per chain u64 length and f64 values)
+//! stability bound: u8 flag (+ step_size f64, max_step_size f64)
 //! draws: n_chains × n_draws × dim f64 (an f32 trace is widened exactly)
 //! ```
 //! A truncated or trailing-garbage file, a wrong magic or version, or a scalar type other than
@@ -354,6 +355,14 @@ impl<T: Real> Trace<T> {
             }
             _ => w.write_all(&[0])?,
         }
+        match &c.stability {
+            Some(b) => {
+                w.write_all(&[1])?;
+                f(&mut w, b.step_size)?;
+                f(&mut w, b.max_step_size)?;
+            }
+            None => w.write_all(&[0])?,
+        }
         let mut buf = Vec::with_capacity(8 * 1024);
         for chain in &self.chains {
             for block in chain.chunks(1024) {
@@ -437,7 +446,6 @@ impl<T: Real> Trace<T> {
                 chains,
                 first_chain,
                 chain_wall_time: Vec::new(),
-                // Not carried by a shard file (e.g. the kernel's stability bound).
                 ..Default::default()
             },
         };
@@ -461,6 +469,11 @@ impl<T: Real> Trace<T> {
                 masses.push((0..len).map(|_| rd.f64()).collect::<Result<_>>()?);
             }
             tr.adapted_mass = Some(masses);
+        }
+        if rd.flag()? {
+            let step_size = rd.f64()?;
+            let max_step_size = rd.f64()?;
+            tr.config.stability = Some(crate::mcmc::StabilityBound::new(step_size, max_step_size));
         }
         let per_chain = n_draws.checked_mul(dim).ok_or_else(|| {
             mismatch(format!(
